@@ -1,0 +1,102 @@
+"""The operator <-> runtime contract, defined once.
+
+Everything both sides must agree on lives here: environment variable names, default
+ports and paths, the signal semantics. The operator imports this module to render pod
+templates; the runtime imports it to read its settings. A test renders a pod template
+and feeds its env to :class:`huleedu_runtime.config.ServiceSettings`, so a name that
+drifts on one side fails there and not in production.
+
+This module must stay dependency-free (stdlib only): the operator imports it without
+installing the runtime's extras.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Ports and paths -------------------------------------------------------------
+
+DEFAULT_HTTP_PORT: Final = 8001
+"""Port an http service listens on (``PORT``)."""
+
+DEFAULT_METRICS_PORT: Final = 9090
+"""Port a worker serves its health and metrics endpoints on (``METRICS_PORT``).
+
+An http service serves them on its main port instead.
+"""
+
+DEFAULT_HOST: Final = "0.0.0.0"
+LIVENESS_PATH: Final = "/healthz/live"
+READINESS_PATH: Final = "/healthz"
+METRICS_PATH: Final = "/metrics"
+
+DEFAULT_SHUTDOWN_TIMEOUT_SECONDS: Final = 25
+"""How long the runtime may take to drain after SIGTERM before it gives up."""
+
+TERMINATION_GRACE_MARGIN_SECONDS: Final = 5
+"""terminationGracePeriodSeconds = shutdown timeout + this margin, so the kubelet's
+SIGKILL never lands while the runtime is still committing offsets."""
+
+RUNTIME_UID: Final = 10001
+"""Numeric non-root UID the base image runs as (``runAsNonRoot`` needs a number)."""
+
+# --- Environment variable names --------------------------------------------------
+
+
+class Env:
+    """Names of the environment variables the runtime reads.
+
+    A class of constants rather than an Enum so that ``Env.PORT`` is a plain ``str``
+    usable directly as a dict key or a pydantic alias.
+    """
+
+    SERVICE_NAME: Final = "SERVICE_NAME"
+    SERVICE_VERSION: Final = "SERVICE_VERSION"
+    ENVIRONMENT: Final = "ENVIRONMENT"
+    LOG_LEVEL: Final = "LOG_LEVEL"
+    LOG_FORMAT: Final = "LOG_FORMAT"
+    HOST: Final = "HOST"
+    PORT: Final = "PORT"
+    METRICS_PORT: Final = "METRICS_PORT"
+    METRICS_PATH: Final = "METRICS_PATH"
+    SHUTDOWN_TIMEOUT_SECONDS: Final = "SHUTDOWN_TIMEOUT_SECONDS"
+    MAX_REQUEST_BODY_BYTES: Final = "MAX_REQUEST_BODY_BYTES"
+
+    KAFKA_BOOTSTRAP_SERVERS: Final = "KAFKA_BOOTSTRAP_SERVERS"
+    KAFKA_CONSUMER_GROUP: Final = "KAFKA_CONSUMER_GROUP"
+    KAFKA_TOPICS: Final = "KAFKA_TOPICS"
+    KAFKA_AUTO_OFFSET_RESET: Final = "KAFKA_AUTO_OFFSET_RESET"
+    KAFKA_MAX_POLL_RECORDS: Final = "KAFKA_MAX_POLL_RECORDS"
+    KAFKA_SESSION_TIMEOUT_MS: Final = "KAFKA_SESSION_TIMEOUT_MS"
+    KAFKA_HEARTBEAT_INTERVAL_MS: Final = "KAFKA_HEARTBEAT_INTERVAL_MS"
+    KAFKA_MAX_POLL_INTERVAL_MS: Final = "KAFKA_MAX_POLL_INTERVAL_MS"
+    KAFKA_SECURITY_PROTOCOL: Final = "KAFKA_SECURITY_PROTOCOL"
+    KAFKA_SASL_MECHANISM: Final = "KAFKA_SASL_MECHANISM"
+    KAFKA_SASL_USERNAME: Final = "KAFKA_SASL_USERNAME"
+    KAFKA_SASL_PASSWORD: Final = "KAFKA_SASL_PASSWORD"  # noqa: S105 - a name, not a value
+    KAFKA_SSL_CAFILE: Final = "KAFKA_SSL_CAFILE"
+    KAFKA_SSL_CERTFILE: Final = "KAFKA_SSL_CERTFILE"
+    KAFKA_SSL_KEYFILE: Final = "KAFKA_SSL_KEYFILE"
+
+    DATABASE_URL: Final = "DATABASE_URL"
+
+
+KAFKA_TOPICS_SEPARATOR: Final = ","
+"""``KAFKA_TOPICS`` is a comma-separated list (no spaces)."""
+
+KAFKA_TLS_MOUNT_PATH: Final = "/etc/huleedu/kafka-tls"
+"""Where the operator mounts the Kafka TLS Secret; the ``KAFKA_SSL_*FILE`` env vars
+point at files below it (``ca.crt``, ``tls.crt``, ``tls.key``)."""
+
+DLQ_SUFFIX: Final = ".DLQ"
+"""A poison message from topic ``t`` is produced to ``t`` + this suffix."""
+
+CORRELATION_ID_HEADER: Final = "X-Correlation-ID"
+
+# --- Labels and annotations the operator stamps on what it manages ----------------
+
+LABEL_PREFIX: Final = "huleedu.io"
+LABEL_SERVICE: Final = "huleedu.io/service"
+LABEL_SERVICE_TYPE: Final = "huleedu.io/service-type"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE: Final = "huleedu-operator"
