@@ -1,0 +1,710 @@
+"""HuleEduService v1alpha1: the spec and status models.
+
+These pydantic models are the single source of truth for the resource: the CRD in
+``crds/`` is generated from them (:mod:`huleedu_operator.api.crd`), the renderer
+consumes them, and the ``render`` CLI validates input with them. Field descriptions
+become ``kubectl explain`` text, so write them for the user.
+
+Field names are camelCase on the wire (Kubernetes convention) and snake_case in Python.
+Kubernetes-native sub-objects the operator passes through untouched (affinity, env
+``valueFrom``) are kept as free-form objects rather than re-modelled: the API server
+validates them again when the Deployment is applied.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+from huleedu_operator.api.rules import Rule, rules_of
+from huleedu_runtime import contract
+
+GROUP = "huleedu.io"
+VERSION = "v1alpha1"
+KIND = "HuleEduService"
+PLURAL = "huleeduservices"
+SINGULAR = "huleeduservice"
+SHORT_NAMES = ("hes",)
+CATEGORIES = ("huleedu",)
+
+ServiceType = Literal["http", "worker"]
+
+_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+_TOPIC_PATTERN = r"^[a-zA-Z0-9._-]+$"
+
+# CEL spellings of HuleEduServiceSpec.http_port() / metrics_port(), for rules that need
+# the effective ports (defaults are applied by the renderer, not the schema).
+_CEL_HTTP_PORT = f"(has(self.port) ? self.port : {contract.DEFAULT_HTTP_PORT})"
+_CEL_METRICS_PORT = (
+    "(has(self.metrics) && has(self.metrics.port) ? self.metrics.port : "
+    f"(self.type == 'http' ? {_CEL_HTTP_PORT} : {contract.DEFAULT_METRICS_PORT}))"
+)
+
+
+TopicName = Annotated[str, StringConstraints(min_length=1, max_length=249, pattern=_TOPIC_PATTERN)]
+Arg = Annotated[str, StringConstraints(max_length=4096)]
+
+
+def _int_or_string() -> dict[str, Any]:
+    return {"x-kubernetes-int-or-string": True}
+
+
+def _free_form() -> dict[str, Any]:
+    return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+
+class ApiModel(BaseModel):
+    """Base for every wire model: camelCase aliases, unknown fields rejected.
+
+    Rules listed in a subclass's ``__rules__`` are checked after field validation, and
+    every failing rule is reported (not just the first) with its field path.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+    @model_validator(mode="after")
+    def _check_rules(self) -> ApiModel:
+        failed = [r for r in rules_of(type(self)) if not r.transition and not r.check(self)]
+        if failed:
+            raise ValueError("; ".join(r.message for r in failed))
+        return self
+
+    def wire(self) -> dict[str, Any]:
+        """The object as it appears in the cluster (camelCase, unset fields omitted)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+# --- Kubernetes pass-through shapes --------------------------------------------------
+
+
+class LocalObjectReference(ApiModel):
+    name: str = Field(min_length=1, max_length=253, description="Name of the object.")
+
+
+class EnvVar(ApiModel):
+    """A container environment variable, as in a Pod spec."""
+
+    name: str = Field(
+        min_length=1, max_length=256, pattern=_ENV_NAME_PATTERN, description="Variable name."
+    )
+    value: str | None = Field(default=None, max_length=32768, description="Literal value.")
+    value_from: dict[str, Any] | None = Field(
+        default=None,
+        description="Source for the value (secretKeyRef, configMapKeyRef, fieldRef, ...).",
+        json_schema_extra=_free_form(),
+    )
+
+
+class KeyedReference(ApiModel):
+    name: str = Field(min_length=1, max_length=253, description="Name of the object.")
+    optional: bool | None = Field(
+        default=None, description="Start even when the object does not exist."
+    )
+
+
+class EnvFromSource(ApiModel):
+    """Import every key of a ConfigMap or Secret as environment variables."""
+
+    __rules__ = (
+        Rule(
+            cel="has(self.configMapRef) != has(self.secretRef)",
+            message="spec.envFrom[]: set exactly one of configMapRef or secretRef",
+            field_path="",
+            check=lambda m: (m.config_map_ref is None) != (m.secret_ref is None),
+        ),
+    )
+
+    prefix: str | None = Field(default=None, max_length=128, description="Prefix for every key.")
+    config_map_ref: KeyedReference | None = Field(default=None, description="ConfigMap to import.")
+    secret_ref: KeyedReference | None = Field(default=None, description="Secret to import.")
+
+
+class ResourceRequirements(ApiModel):
+    """Compute resources of the app container (as in a Pod spec)."""
+
+    limits: dict[str, int | str] | None = Field(
+        default=None,
+        description="Maximum resources, e.g. {cpu: 500m, memory: 256Mi}.",
+        json_schema_extra={
+            "type": "object",
+            "additionalProperties": _int_or_string(),
+        },
+    )
+    requests: dict[str, int | str] | None = Field(
+        default=None,
+        description="Guaranteed resources, e.g. {cpu: 100m, memory: 128Mi}. "
+        "Defaults to cpu 100m, memory 128Mi. The HPA's CPU target is a percentage of this.",
+        json_schema_extra={
+            "type": "object",
+            "additionalProperties": _int_or_string(),
+        },
+    )
+
+
+class Toleration(ApiModel):
+    key: str | None = Field(default=None, max_length=316)
+    operator: Literal["Exists", "Equal"] | None = None
+    value: str | None = Field(default=None, max_length=63)
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = None
+
+
+# --- HuleEdu-specific shapes ---------------------------------------------------------
+
+
+class ProbeSpec(ApiModel):
+    """One HTTP probe. Unset fields take the contract's defaults."""
+
+    path: str | None = Field(
+        default=None,
+        max_length=1024,
+        pattern=r"^/",
+        description="HTTP path. Default: /healthz/live (liveness), /healthz (readiness).",
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port to probe; must be spec.port (http) or spec.metrics.port. "
+        "Default: spec.port for http, spec.metrics.port for worker.",
+    )
+    initial_delay_seconds: int = Field(default=0, ge=0, le=3600)
+    period_seconds: int = Field(default=10, ge=1, le=3600)
+    timeout_seconds: int = Field(default=2, ge=1, le=3600)
+    failure_threshold: int = Field(default=3, ge=1, le=100)
+
+
+class Probes(ApiModel):
+    """Liveness and readiness probes (HTTP GET)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Turn off for images that expose no HTTP port (pure Kafka workers "
+        "without a metrics server).",
+    )
+    liveness: ProbeSpec | None = Field(default=None, description="Liveness probe overrides.")
+    readiness: ProbeSpec | None = Field(default=None, description="Readiness probe overrides.")
+
+
+class SecretKeySelector(ApiModel):
+    name: str = Field(min_length=1, max_length=253, description="Secret name (same namespace).")
+
+
+class SaslSpec(ApiModel):
+    """SASL credentials, read from a Secret. Never inline credentials in the resource."""
+
+    mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism."
+    )
+    secret_ref: SecretKeySelector = Field(
+        description="Secret holding the credentials under usernameKey and passwordKey."
+    )
+    username_key: str = Field(default="username", max_length=253)
+    password_key: str = Field(default="password", max_length=253)
+
+
+class TlsSpec(ApiModel):
+    """TLS material for the broker connection, read from a Secret (mounted read-only)."""
+
+    secret_ref: SecretKeySelector = Field(
+        description="Secret with ca.crt, and tls.crt/tls.key for mutual TLS."
+    )
+
+
+class KafkaSecurity(ApiModel):
+    """How the consumer authenticates to the broker."""
+
+    __rules__ = (
+        Rule(
+            cel="self.protocol.startsWith('SASL_') == has(self.sasl)",
+            message="spec.kafka.security.sasl: required exactly when protocol is SASL_PLAINTEXT "
+            "or SASL_SSL; set sasl.secretRef or change the protocol",
+            field_path=".sasl",
+            check=lambda m: m.protocol.startswith("SASL_") == (m.sasl is not None),
+        ),
+        Rule(
+            cel="!has(self.tls) || self.protocol.endsWith('SSL')",
+            message="spec.kafka.security.tls: only used with protocol SSL or SASL_SSL; "
+            "change the protocol or remove tls",
+            field_path=".tls",
+            check=lambda m: m.tls is None or m.protocol.endswith("SSL"),
+        ),
+    )
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="Kafka security.protocol."
+    )
+    sasl: SaslSpec | None = Field(default=None, description="SASL settings (SASL_* protocols).")
+    tls: TlsSpec | None = Field(default=None, description="TLS settings (SSL protocols).")
+
+
+class KafkaSpec(ApiModel):
+    """Kafka consumer settings, rendered into a ConfigMap the pod reads as env."""
+
+    __rules__ = (
+        Rule(
+            cel="!has(self.heartbeatIntervalMs) || !has(self.sessionTimeoutMs) "
+            "|| self.heartbeatIntervalMs < self.sessionTimeoutMs",
+            message="spec.kafka.heartbeatIntervalMs: must be lower than sessionTimeoutMs "
+            "(a third of it is usual)",
+            field_path=".heartbeatIntervalMs",
+            check=lambda m: (
+                m.heartbeat_interval_ms is None
+                or m.session_timeout_ms is None
+                or m.heartbeat_interval_ms < m.session_timeout_ms
+            ),
+        ),
+        Rule(
+            cel="!has(self.maxPollIntervalMs) || !has(self.sessionTimeoutMs) "
+            "|| self.maxPollIntervalMs >= self.sessionTimeoutMs",
+            message="spec.kafka.maxPollIntervalMs: must be at least sessionTimeoutMs",
+            field_path=".maxPollIntervalMs",
+            check=lambda m: (
+                m.max_poll_interval_ms is None
+                or m.session_timeout_ms is None
+                or m.max_poll_interval_ms >= m.session_timeout_ms
+            ),
+        ),
+        Rule(
+            cel="self.topics.all(t, self.topics.exists_one(u, u == t))",
+            message="spec.kafka.topics: list each topic once",
+            field_path=".topics",
+            check=lambda m: len(set(m.topics)) == len(m.topics),
+        ),
+        Rule(
+            cel="self.topics.all(t, !t.endsWith('.DLQ'))",
+            message="spec.kafka.topics: do not consume a dead-letter topic (*.DLQ) in the same "
+            "group; declare a separate service for DLQ handling",
+            field_path=".topics",
+            check=lambda m: not any(t.endswith(contract.DLQ_SUFFIX) for t in m.topics),
+        ),
+    )
+
+    bootstrap_servers: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=r"^[^,\s]+:[0-9]+(,[^,\s]+:[0-9]+)*$",
+        description="Comma-separated host:port list. Default: the operator's "
+        "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS.",
+    )
+    consumer_group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=249,
+        description="Consumer group id. Default: the resource's name.",
+    )
+    topics: list[TopicName] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Topics to consume. A worker needs at least one.",
+    )
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest", description="Where a new consumer group starts."
+    )
+    max_poll_records: int = Field(
+        default=100, ge=1, le=10000, description="Records per poll (batch size)."
+    )
+    session_timeout_ms: int | None = Field(
+        default=None, ge=1000, le=3_600_000, description="Kafka session.timeout.ms."
+    )
+    heartbeat_interval_ms: int | None = Field(
+        default=None, ge=100, le=3_600_000, description="Kafka heartbeat.interval.ms."
+    )
+    max_poll_interval_ms: int | None = Field(
+        default=None, ge=1000, le=86_400_000, description="Kafka max.poll.interval.ms."
+    )
+    partitions: int | None = Field(
+        default=None,
+        ge=1,
+        le=10000,
+        description="Partition count of the consumed topics. Caps worker autoscaling: a "
+        "consumer group cannot use more consumers than partitions.",
+    )
+    security: KafkaSecurity | None = Field(default=None, description="SASL/TLS settings.")
+
+
+class MetricsSpec(ApiModel):
+    """How Prometheus scrapes the service."""
+
+    __rules__ = (
+        Rule(
+            cel="duration(self.scrapeTimeout) <= duration(self.interval)",
+            message="spec.metrics.scrapeTimeout: must not exceed spec.metrics.interval",
+            field_path=".scrapeTimeout",
+            check=lambda m: _seconds(m.scrape_timeout) <= _seconds(m.interval),
+        ),
+    )
+
+    enabled: bool = Field(default=True, description="Expose and scrape /metrics.")
+    path: str = Field(
+        default=contract.METRICS_PATH, max_length=1024, pattern=r"^/", description="Metrics path."
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=f"Metrics port. Default: spec.port for http, "
+        f"{contract.DEFAULT_METRICS_PORT} for worker.",
+    )
+    interval: str = Field(
+        default="30s", max_length=32, pattern=_DURATION_PATTERN, description="Scrape interval."
+    )
+    scrape_timeout: str = Field(
+        default="10s", max_length=32, pattern=_DURATION_PATTERN, description="Scrape timeout."
+    )
+
+
+class AutoscalingSpec(ApiModel):
+    """Horizontal autoscaling: an HPA on CPU (http) or a KEDA ScaledObject on consumer lag
+    (worker, when KEDA is installed). While enabled, the autoscaler owns the replica count
+    and spec.replicas is ignored."""
+
+    __rules__ = (
+        Rule(
+            cel="self.minReplicas <= self.maxReplicas",
+            message="spec.autoscaling.minReplicas: must not exceed spec.autoscaling.maxReplicas",
+            field_path=".minReplicas",
+            check=lambda m: m.min_replicas <= m.max_replicas,
+        ),
+    )
+
+    enabled: bool = Field(default=True, description="Create the autoscaler.")
+    min_replicas: int = Field(default=1, ge=1, le=1000, description="Lower bound.")
+    max_replicas: int = Field(ge=1, le=1000, description="Upper bound.")
+    target_cpu_utilization_percentage: int = Field(
+        default=80, ge=1, le=100, description="http: average CPU target, % of requests.cpu."
+    )
+    lag_threshold: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="worker: consumer lag per replica that triggers scaling out.",
+    )
+
+
+class DisruptionBudgetSpec(ApiModel):
+    """PodDisruptionBudget for voluntary evictions (node drains)."""
+
+    __rules__ = (
+        Rule(
+            cel="!(has(self.minAvailable) && has(self.maxUnavailable))",
+            message="spec.disruptionBudget: set minAvailable or maxUnavailable, not both",
+            field_path=".minAvailable",
+            check=lambda m: m.min_available is None or m.max_unavailable is None,
+        ),
+    )
+
+    enabled: bool = Field(default=True, description="Create the PodDisruptionBudget.")
+    min_available: int | str | None = Field(
+        default=None,
+        description="Pods that must stay up (number or percentage).",
+        json_schema_extra=_int_or_string(),
+    )
+    max_unavailable: int | str | None = Field(
+        default=None,
+        description="Pods that may be down (number or percentage). Default: 1.",
+        json_schema_extra=_int_or_string(),
+    )
+
+
+class MigrationsSpec(ApiModel):
+    """A command run as an init container before the app starts (e.g. alembic upgrade)."""
+
+    command: list[Arg] = Field(
+        min_length=1, max_length=32, description="Command to run, e.g. [alembic, upgrade, head]."
+    )
+    args: list[Arg] | None = Field(default=None, max_length=64, description="Its arguments.")
+    image: str | None = Field(
+        default=None, max_length=1024, description="Image to run it in. Default: spec.image."
+    )
+
+
+def _probe_port_declared(spec: HuleEduServiceSpec, probe: str) -> bool:
+    return spec.probe_port_declared(probe)
+
+
+class HuleEduServiceSpec(ApiModel):
+    """Desired state of a HuleEdu service."""
+
+    __rules__ = (
+        Rule(
+            cel="self.type != 'worker' || (has(self.kafka) && size(self.kafka.topics) > 0)",
+            message="spec.kafka.topics: a worker needs at least one topic",
+            field_path=".kafka.topics",
+            check=lambda m: m.type != "worker" or (m.kafka is not None and bool(m.kafka.topics)),
+        ),
+        Rule(
+            cel="self.type == 'http' || !has(self.port)",
+            message="spec.port: only http services have a service port; a worker serves "
+            "health and metrics on spec.metrics.port",
+            field_path=".port",
+            check=lambda m: m.type == "http" or m.port is None,
+        ),
+        Rule(
+            cel="!has(self.autoscaling) || !self.autoscaling.enabled || self.type == 'http' "
+            "|| (has(self.kafka) && has(self.kafka.partitions) "
+            "&& self.autoscaling.maxReplicas <= self.kafka.partitions)",
+            message="spec.autoscaling.maxReplicas: a worker cannot use more consumers than "
+            "partitions; set spec.kafka.partitions and keep maxReplicas at or below it",
+            field_path=".autoscaling.maxReplicas",
+            check=lambda m: (
+                m.autoscaling is None
+                or not m.autoscaling.enabled
+                or m.type == "http"
+                or (
+                    m.kafka is not None
+                    and m.kafka.partitions is not None
+                    and m.autoscaling.max_replicas <= m.kafka.partitions
+                )
+            ),
+        ),
+        Rule(
+            cel="!has(self.probes) || !self.probes.enabled || self.type == 'http' "
+            "|| !has(self.metrics) || self.metrics.enabled",
+            message="spec.probes.enabled: a worker serves its health endpoints on the metrics "
+            "server; enable spec.metrics or set probes.enabled: false",
+            field_path=".probes.enabled",
+            check=lambda m: not m.probes.enabled or m.type == "http" or m.metrics.enabled,
+        ),
+        *(
+            Rule(
+                cel=f"!has(self.probes) || !self.probes.enabled || !has(self.probes.{probe}) "
+                f"|| !has(self.probes.{probe}.port) "
+                f"|| self.probes.{probe}.port == {_CEL_METRICS_PORT} "
+                f"|| (self.type == 'http' && self.probes.{probe}.port == {_CEL_HTTP_PORT})",
+                message=f"spec.probes.{probe}.port: must be a port the container declares "
+                "(spec.port, or spec.metrics.port)",
+                field_path=f".probes.{probe}.port",
+                check=functools.partial(_probe_port_declared, probe=probe),
+            )
+            for probe in ("liveness", "readiness")
+        ),
+        Rule(
+            cel="!has(self.disruptionBudget) || !self.disruptionBudget.enabled "
+            "|| !has(self.disruptionBudget.minAvailable) "
+            "|| type(self.disruptionBudget.minAvailable) == string "
+            "|| (has(self.autoscaling) && self.autoscaling.enabled "
+            "? int(self.disruptionBudget.minAvailable) < self.autoscaling.minReplicas "
+            ": int(self.disruptionBudget.minAvailable) < self.replicas)",
+            message="spec.disruptionBudget.minAvailable: must be lower than the replica count, "
+            "or no pod could ever be evicted and node drains would hang",
+            field_path=".disruptionBudget.minAvailable",
+            check=lambda m: m.pdb_allows_eviction(),
+        ),
+        Rule(
+            cel="self.shutdownGracePeriodSeconds >= 1",
+            message="spec.shutdownGracePeriodSeconds: must be at least 1",
+            field_path=".shutdownGracePeriodSeconds",
+            check=lambda m: m.shutdown_grace_period_seconds >= 1,
+        ),
+    )
+
+    type: ServiceType = Field(
+        description="http: a Quart app behind a Service. worker: a Kafka consumer, no "
+        "Service. Immutable.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self == oldSelf",
+                    "message": "spec.type: is immutable; delete and recreate the resource "
+                    "to change it",
+                }
+            ]
+        },
+    )
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Container image. Default: the operator's runtime image.",
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        default=None, description="Image pull policy."
+    )
+    command: list[Arg] | None = Field(
+        default=None, max_length=64, description="Entrypoint override. Default: the image's."
+    )
+    args: list[Arg] | None = Field(default=None, max_length=256, description="Arguments.")
+    replicas: int = Field(
+        default=1, ge=0, le=1000, description="Pod count (ignored while autoscaling is on)."
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=f"http only: port the app listens on (PORT). Default: "
+        f"{contract.DEFAULT_HTTP_PORT}.",
+    )
+    env: list[EnvVar] | None = Field(
+        default=None, max_length=256, description="Extra environment variables."
+    )
+    env_from: list[EnvFromSource] | None = Field(
+        default=None, max_length=32, description="ConfigMaps/Secrets imported as env."
+    )
+    settings: dict[str, str] | None = Field(
+        default=None,
+        description="Service settings rendered as env vars (also with envPrefix). Not for "
+        "secrets: use env[].valueFrom.secretKeyRef or envFrom.secretRef.",
+        json_schema_extra={
+            "maxProperties": 256,
+            "additionalProperties": {"type": "string", "maxLength": 32768},
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, k.matches('" + _ENV_NAME_PATTERN + "'))",
+                    "message": "spec.settings: keys must be environment variable names "
+                    "(letters, digits, underscore; not starting with a digit)",
+                }
+            ],
+        },
+    )
+    env_prefix: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Z][A-Z0-9_]*_$",
+        description="Also render every contract and settings variable with this prefix "
+        "(e.g. CONTENT_SERVICE_ -> CONTENT_SERVICE_PORT), for images that read "
+        "prefixed names.",
+    )
+    resources: ResourceRequirements | None = Field(
+        default=None, description="App container resources."
+    )
+    service_account_name: str | None = Field(
+        default=None, max_length=253, pattern=_NAME_PATTERN, description="Pod service account."
+    )
+    image_pull_secrets: list[LocalObjectReference] | None = Field(
+        default=None, max_length=16, description="Secrets for pulling the image."
+    )
+    node_selector: dict[str, str] | None = Field(
+        default=None, description="Node labels the pod must match."
+    )
+    tolerations: list[Toleration] | None = Field(
+        default=None, max_length=64, description="Pod tolerations."
+    )
+    affinity: dict[str, Any] | None = Field(
+        default=None, description="Pod affinity (as in a Pod spec).", json_schema_extra=_free_form()
+    )
+    pod_labels: dict[str, str] | None = Field(default=None, description="Extra pod labels.")
+    pod_annotations: dict[str, str] | None = Field(
+        default=None, description="Extra pod annotations."
+    )
+    probes: Probes = Field(default_factory=Probes, description="Liveness/readiness probes.")
+    kafka: KafkaSpec | None = Field(
+        default=None, description="Kafka consumer settings (required for worker)."
+    )
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec, description="Metrics scraping.")
+    autoscaling: AutoscalingSpec | None = Field(default=None, description="Autoscaling.")
+    disruption_budget: DisruptionBudgetSpec | None = Field(
+        default=None,
+        description="PodDisruptionBudget. Default: maxUnavailable 1 when replicas > 1.",
+    )
+    shutdown_grace_period_seconds: int = Field(
+        default=contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+        ge=1,
+        le=3600,
+        description="Time the app has to drain after SIGTERM (SHUTDOWN_TIMEOUT_SECONDS); "
+        f"terminationGracePeriodSeconds is this plus "
+        f"{contract.TERMINATION_GRACE_MARGIN_SECONDS}.",
+    )
+    migrations: MigrationsSpec | None = Field(
+        default=None, description="Init container run before the app starts."
+    )
+
+    # --- derived values the renderer and the rules share ------------------------------
+
+    def http_port(self) -> int:
+        return self.port if self.port is not None else contract.DEFAULT_HTTP_PORT
+
+    def metrics_port(self) -> int:
+        if self.metrics.port is not None:
+            return self.metrics.port
+        return self.http_port() if self.type == "http" else contract.DEFAULT_METRICS_PORT
+
+    def probe_port_declared(self, probe: str) -> bool:
+        if not self.probes.enabled:
+            return True
+        spec: ProbeSpec | None = getattr(self.probes, probe)
+        if spec is None or spec.port is None:
+            return True
+        return spec.port == self.metrics_port() or (
+            self.type == "http" and spec.port == self.http_port()
+        )
+
+    def autoscaled(self) -> bool:
+        return self.autoscaling is not None and self.autoscaling.enabled
+
+    def pdb_allows_eviction(self) -> bool:
+        budget = self.disruption_budget
+        if budget is None or not budget.enabled or not isinstance(budget.min_available, int):
+            return True
+        floor = self.autoscaling.min_replicas if self.autoscaling and self.autoscaled() else None
+        return budget.min_available < (floor if floor is not None else self.replicas)
+
+
+class Condition(BaseModel):
+    """A KEP-1623 condition (metav1.Condition)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", max_length=1024)
+    message: str = Field(default="", max_length=32768)
+    observed_generation: int | None = None
+    last_transition_time: str = Field(description="RFC 3339 time of the last status change.")
+
+
+class HuleEduServiceStatus(BaseModel):
+    """Observed state, written by the operator."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    observed_generation: int | None = Field(
+        default=None, description="The spec generation this status describes."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Progressing, Degraded, and one per child kind "
+        "(DeploymentReady, ServiceReady, ...).",
+    )
+    replicas: int | None = Field(default=None, description="Pods (scale subresource).")
+    ready_replicas: int | None = Field(default=None, description="Ready pods.")
+    selector: str | None = Field(default=None, description="Pod label selector (scale).")
+    url: str | None = Field(default=None, description="http: in-cluster URL of the Service.")
+    image: str | None = Field(default=None, description="Image the Deployment runs.")
+
+
+def _seconds(duration: str) -> float:
+    """Seconds in a Go-style duration such as ``1m30s`` (the CRD pattern guarantees shape)."""
+    import re
+
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|s|m|h)", duration))
+
+
+class HuleEduService(BaseModel):
+    """A whole resource as read from YAML or the API (metadata kept as given)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    api_version: Literal["huleedu.io/v1alpha1"] = Field(alias="apiVersion")
+    kind: Literal["HuleEduService"]
+    metadata: dict[str, Any]
+    spec: HuleEduServiceSpec
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace") or "default")

@@ -1,0 +1,137 @@
+"""``huleedu-operator``: run the operator, render children offline, print the CRD.
+
+The CLI is the outermost layer: it may import the controller (for ``run``) but the
+controller never imports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from pydantic import ValidationError
+
+from huleedu_operator.api.crd import custom_resource_definition
+from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.render import Capability, RenderDefaults, RenderError, render
+
+
+def dump_yaml(documents: Iterable[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(list(documents), sort_keys=False, explicit_start=True)
+
+
+def format_validation_error(error: ValidationError, source: str) -> list[str]:
+    """One line per problem, each naming the field path (``spec.kafka.topics``)."""
+    lines: list[str] = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        # Rule messages already start with their field path (and may be several).
+        parts = message.split("; ") if message.startswith("spec.") else [f"{path}: {message}"]
+        lines.extend(f"{source}: {part}" for part in parts)
+    return lines
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="huleedu-operator")
+def main() -> None:
+    """Deploy HuleEdu services on Kubernetes from HuleEduService resources."""
+
+
+@main.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of stdout.",
+)
+def crd(output: Path | None) -> None:
+    """Print the HuleEduService CustomResourceDefinition (generated from the models)."""
+    text = dump_yaml([custom_resource_definition()])
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+
+
+@main.command(name="render")
+@click.option(
+    "-f",
+    "--filename",
+    "files",
+    required=True,
+    multiple=True,
+    type=click.File(),
+    help="HuleEduService YAML (several documents allowed; '-' for stdin).",
+)
+@click.option(
+    "--capability",
+    "capabilities",
+    multiple=True,
+    type=click.Choice([c.value for c in Capability]),
+    help="Render as if the cluster served this optional API.",
+)
+@click.option("--namespace", "-n", default=None, help="Namespace for resources without one.")
+@click.option("--kafka-bootstrap-servers", envvar="HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS")
+@click.option("--runtime-image", envvar="HULEEDU_OPERATOR_RUNTIME_IMAGE", default=None)
+def render_command(
+    files: tuple[Any, ...],
+    capabilities: tuple[str, ...],
+    namespace: str | None,
+    kafka_bootstrap_servers: str | None,
+    runtime_image: str | None,
+) -> None:
+    """Print the children the operator would create, offline, for GitOps review.
+
+    Exits 1 and lists every problem (each naming the field and the fix) when a
+    resource is invalid.
+    """
+    defaults = RenderDefaults(
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        capabilities=frozenset(Capability(c) for c in capabilities),
+    )
+    if runtime_image:
+        defaults = dataclasses.replace(defaults, runtime_image=runtime_image)
+    errors: list[str] = []
+    out: list[dict[str, Any]] = []
+    for handle in files:
+        for index, document in enumerate(yaml.safe_load_all(handle)):
+            if not document:
+                continue
+            source = f"{handle.name}[{index}]"
+            if namespace and not document.get("metadata", {}).get("namespace"):
+                document.setdefault("metadata", {})["namespace"] = namespace
+            try:
+                resource = HuleEduService.model_validate(document)
+                rendered = render(resource, defaults)
+            except ValidationError as exc:
+                errors.extend(format_validation_error(exc, source))
+                continue
+            except RenderError as exc:
+                errors.append(f"{source}: {exc}")
+                continue
+            errors.extend(f"{source}: warning: {w}" for w in rendered.warnings)
+            out.extend(rendered.children)
+    hard = [e for e in errors if ": warning: " not in e]
+    for line in errors:
+        click.echo(line, err=True)
+    if hard:
+        sys.exit(1)
+    click.echo(dump_yaml(out), nl=False)
+
+
+@main.command()
+def run() -> None:
+    """Run the operator against the current kubeconfig (or in-cluster config)."""
+    from huleedu_operator.controller.main import run_operator
+
+    run_operator()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Autoscalers: an HPA on CPU for http, a KEDA ScaledObject on consumer lag for workers.
+
+A worker asking for autoscaling on a cluster without KEDA gets no autoscaler and a
+warning (the controller turns it into a Degraded condition); it keeps spec.replicas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.render.defaults import Capability, RenderDefaults
+
+KEDA_MISSING = (
+    "spec.autoscaling: worker autoscaling needs KEDA (keda.sh), which this cluster does not "
+    "serve; install KEDA or disable autoscaling. Running spec.replicas pods meanwhile"
+)
+
+_SASL_MECHANISMS = {
+    "PLAIN": "plaintext",
+    "SCRAM-SHA-256": "scram_sha256",
+    "SCRAM-SHA-512": "scram_sha512",
+}
+
+
+def autoscaler_owns_replicas(resource: HuleEduService, defaults: RenderDefaults) -> bool:
+    """True when an autoscaler will be rendered and so owns the Deployment's replicas."""
+    spec = resource.spec
+    if not spec.autoscaled():
+        return False
+    return spec.type == "http" or Capability.KEDA in defaults.capabilities
+
+
+def autoscaling_warnings(resource: HuleEduService, defaults: RenderDefaults) -> list[str]:
+    spec = resource.spec
+    if spec.autoscaled() and spec.type == "worker" and Capability.KEDA not in defaults.capabilities:
+        return [KEDA_MISSING]
+    return []
+
+
+def render_hpa(resource: HuleEduService) -> dict[str, Any]:
+    scaling = resource.spec.autoscaling
+    assert scaling is not None
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": resource.name},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": resource.name,
+            },
+            "minReplicas": scaling.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": scaling.target_cpu_utilization_percentage,
+                        },
+                    },
+                }
+            ],
+        },
+    }
+
+
+def trigger_authentication_name(resource: HuleEduService) -> str:
+    return f"{resource.name}-kafka"
+
+
+def render_keda(resource: HuleEduService, settings: dict[str, str]) -> list[dict[str, Any]]:
+    """ScaledObject (+ TriggerAuthentication for SASL) using the consumer's own settings."""
+    spec = resource.spec
+    scaling, kafka = spec.autoscaling, spec.kafka
+    assert scaling is not None
+    assert kafka is not None
+    sasl = kafka.security.sasl if kafka.security else None
+    tls = kafka.security is not None and kafka.security.protocol.endswith("SSL")
+    auth_ref = {"authenticationRef": {"name": trigger_authentication_name(resource)}}
+    triggers = []
+    for topic in kafka.topics:
+        metadata = {
+            "bootstrapServers": settings["KAFKA_BOOTSTRAP_SERVERS"],
+            "consumerGroup": settings["KAFKA_CONSUMER_GROUP"],
+            "topic": topic,
+            "lagThreshold": str(scaling.lag_threshold),
+            "offsetResetPolicy": kafka.auto_offset_reset,
+        }
+        if sasl is not None:
+            metadata["sasl"] = _SASL_MECHANISMS[sasl.mechanism]
+        if tls:
+            metadata["tls"] = "enable"
+        trigger: dict[str, Any] = {"type": "kafka", "metadata": metadata}
+        if sasl is not None:
+            trigger.update(auth_ref)
+        triggers.append(trigger)
+    objects: list[dict[str, Any]] = [
+        {
+            "apiVersion": "keda.sh/v1alpha1",
+            "kind": "ScaledObject",
+            "metadata": {"name": resource.name},
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": resource.name,
+                },
+                "minReplicaCount": scaling.min_replicas,
+                "maxReplicaCount": scaling.max_replicas,
+                "triggers": triggers,
+            },
+        }
+    ]
+    if sasl is not None:
+        secret = sasl.secret_ref.name
+        objects.append(
+            {
+                "apiVersion": "keda.sh/v1alpha1",
+                "kind": "TriggerAuthentication",
+                "metadata": {"name": trigger_authentication_name(resource)},
+                "spec": {
+                    "secretTargetRef": [
+                        {"parameter": "username", "name": secret, "key": sasl.username_key},
+                        {"parameter": "password", "name": secret, "key": sasl.password_key},
+                    ]
+                },
+            }
+        )
+    return objects

@@ -1,0 +1,35 @@
+"""What the renderer needs to know beyond the resource: operator-wide defaults and the
+cluster's capabilities. Plain frozen data, so rendering stays a pure function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Capability(StrEnum):
+    """Optional APIs the cluster may serve; each changes what is rendered."""
+
+    MONITORING = "monitoring"
+    """monitoring.coreos.com (Prometheus Operator): ServiceMonitor / PodMonitor."""
+    KEDA = "keda"
+    """keda.sh: ScaledObject on consumer lag for workers."""
+
+
+@dataclass(frozen=True)
+class RenderDefaults:
+    """Operator-wide defaults a resource may leave unset."""
+
+    runtime_image: str = "ghcr.io/huleedu/huleedu-runtime:0.1.0"
+    kafka_bootstrap_servers: str | None = None
+    default_http_command: tuple[str, ...] = (
+        "huleedu-runtime",
+        "serve-http",
+        "examples.content_service.app:app",
+    )
+    default_worker_command: tuple[str, ...] = (
+        "huleedu-runtime",
+        "run-worker",
+        "examples.event_worker.processor:processor",
+    )
+    capabilities: frozenset[Capability] = field(default_factory=frozenset)
