@@ -7,6 +7,7 @@ controller never imports it.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,8 +32,14 @@ def format_validation_error(error: ValidationError, source: str) -> list[str]:
     for item in error.errors():
         path = ".".join(str(p) for p in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        # Rule messages already start with their field path (and may be several).
-        parts = message.split("; ") if message.startswith("spec.") else [f"{path}: {message}"]
+        # Rule messages already start with their field path (and may be several, joined
+        # by "; "). A message itself may contain "; " before its fix, so split only
+        # where the next message's field path begins.
+        parts = (
+            re.split(r"; (?=(?:spec|metadata)\.)", message)
+            if message.startswith(("spec.", "metadata."))
+            else [f"{path}: {message}"]
+        )
         lines.extend(f"{source}: {part}" for part in parts)
     return lines
 

@@ -14,9 +14,17 @@ validates them again when the Deployment is applied.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from huleedu_operator.api.rules import Rule, rules_of
@@ -480,10 +488,11 @@ class HuleEduServiceSpec(ApiModel):
             Rule(
                 cel=f"!has(self.probes) || !self.probes.enabled || !has(self.probes.{probe}) "
                 f"|| !has(self.probes.{probe}.port) "
-                f"|| self.probes.{probe}.port == {_CEL_METRICS_PORT} "
+                f"|| ((!has(self.metrics) || self.metrics.enabled) "
+                f"&& self.probes.{probe}.port == {_CEL_METRICS_PORT}) "
                 f"|| (self.type == 'http' && self.probes.{probe}.port == {_CEL_HTTP_PORT})",
                 message=f"spec.probes.{probe}.port: must be a port the container declares "
-                "(spec.port, or spec.metrics.port)",
+                "(spec.port, or spec.metrics.port while metrics are enabled)",
                 field_path=f".probes.{probe}.port",
                 check=functools.partial(_probe_port_declared, probe=probe),
             )
@@ -619,6 +628,19 @@ class HuleEduServiceSpec(ApiModel):
         default=None, description="Init container run before the app starts."
     )
 
+    @field_validator("settings")
+    @classmethod
+    def _settings_keys_are_env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        # The CRD checks this with CEL on the map; pydantic cannot constrain dict keys
+        # without emitting propertyNames, which a structural schema does not allow.
+        bad = sorted(k for k in value or {} if not re.match(_ENV_NAME_PATTERN, k))
+        if bad:
+            raise ValueError(
+                "spec.settings: keys must be environment variable names (letters, digits, "
+                f"underscore; not starting with a digit); rename {', '.join(bad)}"
+            )
+        return value
+
     # --- derived values the renderer and the rules share ------------------------------
 
     def http_port(self) -> int:
@@ -635,7 +657,8 @@ class HuleEduServiceSpec(ApiModel):
         spec: ProbeSpec | None = getattr(self.probes, probe)
         if spec is None or spec.port is None:
             return True
-        return spec.port == self.metrics_port() or (
+        # A disabled metrics server opens no port, so a probe there would always fail.
+        return (self.metrics.enabled and spec.port == self.metrics_port()) or (
             self.type == "http" and spec.port == self.http_port()
         )
 
@@ -685,8 +708,6 @@ class HuleEduServiceStatus(BaseModel):
 
 def _seconds(duration: str) -> float:
     """Seconds in a Go-style duration such as ``1m30s`` (the CRD pattern guarantees shape)."""
-    import re
-
     units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
     return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|s|m|h)", duration))
 
@@ -700,6 +721,18 @@ class HuleEduService(BaseModel):
     kind: Literal["HuleEduService"]
     metadata: dict[str, Any]
     spec: HuleEduServiceSpec
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_has_a_name(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Every child is named after the resource; the CRD caps the name at 63 characters
+        # because Service names and label values cannot be longer.
+        name = value.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("metadata.name: required; name the service")
+        if len(name) > 63:
+            raise ValueError("metadata.name: may not be more than 63 characters; shorten it")
+        return value
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ RuntimeDefault seccomp, read-only root filesystem with a writable ``/tmp``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from typing import Any
@@ -164,19 +165,21 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
         "volumes": volumes,
     }
     if spec.migrations is not None:
+        # Copies, not shared references: a shared list would dump as YAML anchors
+        # (&id001) in `render` output, and mutating one container would change both.
         migration: dict[str, Any] = {
             "name": "migrations",
             "image": spec.migrations.image or image,
             "command": list(spec.migrations.command),
-            "env": env,
-            "resources": resources,
+            "env": copy.deepcopy(env),
+            "resources": copy.deepcopy(resources),
             "securityContext": container_security_context(),
-            "volumeMounts": mounts,
+            "volumeMounts": copy.deepcopy(mounts),
         }
         if spec.migrations.args:
             migration["args"] = list(spec.migrations.args)
         if env_from:
-            migration["envFrom"] = env_from
+            migration["envFrom"] = copy.deepcopy(env_from)
         pod_spec["initContainers"] = [migration]
     if spec.service_account_name:
         pod_spec["serviceAccountName"] = spec.service_account_name
