@@ -1,0 +1,86 @@
+"""Liveness, readiness and metrics endpoints, shared by http services and workers.
+
+``/healthz/live`` answers whether the process can make progress (for a worker:
+the consumer task is alive); the kubelet restarts the pod when it fails.
+``/healthz`` runs the registered dependency checks concurrently, each under a
+timeout, and answers 503 when one fails, so the pod leaves the Service endpoints
+without being restarted. The body names the failing check but not its error
+message, which may contain hosts or credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from quart import Blueprint, Response, jsonify
+
+from huleedu_runtime import contract
+from huleedu_runtime.http.metrics import metrics_response
+
+log = structlog.get_logger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+"""A dependency check: returns ``False`` or raises when the dependency is unusable."""
+
+
+@dataclass
+class ReadinessChecks:
+    """The named dependency checks ``/healthz`` runs."""
+
+    timeout_seconds: float = 2.0
+    checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    def add(self, name: str, check: ReadinessCheck) -> None:
+        self.checks[name] = check
+
+    async def _run_one(self, name: str, check: ReadinessCheck) -> dict[str, Any]:
+        try:
+            ok = bool(await asyncio.wait_for(check(), self.timeout_seconds))
+        except TimeoutError:
+            return {"ok": False, "reason": f"timed out after {self.timeout_seconds}s"}
+        except Exception as exc:
+            log.warning("readiness_check_failed", check=name, exception_type=type(exc).__name__)
+            return {"ok": False, "reason": type(exc).__name__}
+        return {"ok": True} if ok else {"ok": False, "reason": "check returned false"}
+
+    async def run(self) -> tuple[bool, dict[str, dict[str, Any]]]:
+        names = list(self.checks)
+        results = await asyncio.gather(*(self._run_one(n, self.checks[n]) for n in names))
+        by_name = dict(zip(names, results, strict=True))
+        return all(r["ok"] for r in results), by_name
+
+
+def health_blueprint(
+    *,
+    service_name: str,
+    readiness: ReadinessChecks,
+    liveness: Callable[[], bool] = lambda: True,
+    metrics_path: str = contract.METRICS_PATH,
+) -> Blueprint:
+    bp = Blueprint("huleedu_health", __name__)
+
+    @bp.get(contract.LIVENESS_PATH)
+    async def live() -> tuple[Response, int]:
+        alive = liveness()
+        body = {"status": "alive" if alive else "dead", "service": service_name}
+        return jsonify(body), 200 if alive else 503
+
+    @bp.get(contract.READINESS_PATH)
+    async def ready() -> tuple[Response, int]:
+        ok, checks = await readiness.run()
+        body = {
+            "status": "ready" if ok else "unavailable",
+            "service": service_name,
+            "checks": checks,
+        }
+        return jsonify(body), 200 if ok else 503
+
+    @bp.get(metrics_path)
+    async def metrics() -> Response:
+        return metrics_response()
+
+    return bp

@@ -1,0 +1,80 @@
+"""Structured logging shared by http services and workers.
+
+structlog renders one JSON object per line (``LOG_FORMAT=json``, the default) or a
+readable console line (``LOG_FORMAT=console``). Standard-library loggers (hypercorn,
+aiokafka, quart) are routed through the same renderer so a log shipper sees one
+format. Request- and message-scoped values (``correlation_id``) live in structlog's
+contextvars and appear on every line logged while they are bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+
+def _add_service(service: str, version: str) -> Processor:
+    def add(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        event_dict.setdefault("service", service)
+        event_dict.setdefault("service_version", version)
+        return event_dict
+
+    return add
+
+
+def configure_logging(
+    *,
+    service_name: str,
+    service_version: str = "0.0.0",
+    level: str = "INFO",
+    log_format: str = "json",
+) -> None:
+    """Configure structlog and the stdlib root logger; safe to call again."""
+    numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_service(service_name, service_version),
+    ]
+    renderer: Processor
+    if log_format == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    else:
+        renderer = structlog.processors.JSONRenderer()
+
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric_level)
+    # aiokafka logs every rebalance step at INFO; keep it at WARNING unless debugging.
+    logging.getLogger("aiokafka").setLevel(max(numeric_level, logging.WARNING))
+
+
+def bind_context(**values: Any) -> None:
+    """Bind values into every log line of the current task (e.g. correlation_id)."""
+    structlog.contextvars.bind_contextvars(**values)
