@@ -1,0 +1,51 @@
+"""The child kinds the operator manages, and where each lives in the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from huleedu_operator.render import Capability
+
+
+@dataclass(frozen=True)
+class ChildKind:
+    kind: str
+    group: str
+    version: str
+    plural: str
+    capability: Capability | None = None
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str, name: str | None = None) -> str:
+        base = "/api/v1" if not self.group else f"/apis/{self.group}/{self.version}"
+        path = f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{path}/{name}" if name else path
+
+
+CHILD_KINDS: tuple[ChildKind, ...] = (
+    ChildKind("ConfigMap", "", "v1", "configmaps"),
+    ChildKind("Deployment", "apps", "v1", "deployments"),
+    ChildKind("Service", "", "v1", "services"),
+    ChildKind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
+    ChildKind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
+    ChildKind(
+        "ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors", Capability.MONITORING
+    ),
+    ChildKind("PodMonitor", "monitoring.coreos.com", "v1", "podmonitors", Capability.MONITORING),
+    ChildKind("ScaledObject", "keda.sh", "v1alpha1", "scaledobjects", Capability.KEDA),
+    ChildKind(
+        "TriggerAuthentication", "keda.sh", "v1alpha1", "triggerauthentications", Capability.KEDA
+    ),
+)
+BY_KIND = {k.kind: k for k in CHILD_KINDS}
+
+# Capability -> CRD names that must all be served for it to count as present.
+CAPABILITY_CRDS: dict[Capability, frozenset[str]] = {
+    Capability.MONITORING: frozenset(
+        {"servicemonitors.monitoring.coreos.com", "podmonitors.monitoring.coreos.com"}
+    ),
+    Capability.KEDA: frozenset({"scaledobjects.keda.sh", "triggerauthentications.keda.sh"}),
+}

@@ -1,0 +1,254 @@
+"""Wire kopf, the work queue and the reconciler into a running operator.
+
+Why kopf's *low-level* event handlers and our own work queue rather than
+``@kopf.on.create/update/resume``: the high-level handlers persist their progress in an
+annotation and in ``status`` on every change, which costs writes per resource and would
+make an idle operator busy; and reconciliation has more triggers than the parent's own
+changes (children drifting, pods failing, capabilities appearing). Every trigger
+enqueues the owner's key and one idempotent reconcile serves them all. kopf still does
+what it is good at: watching (with server-side label selectors, so only our children
+stream in), peering for HA, the liveness endpoint, and its lifecycle.
+
+No finalizers are added: children are garbage-collected through ownerReferences, so a
+stopped operator never blocks a deletion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import kopf
+import structlog
+from prometheus_client import start_http_server
+
+from huleedu_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
+from huleedu_operator.controller import metrics
+from huleedu_operator.controller.client import Kube
+from huleedu_operator.controller.index import ChildIndex, owner_of
+from huleedu_operator.controller.kinds import CAPABILITY_CRDS, CHILD_KINDS, ChildKind
+from huleedu_operator.controller.logs import configure_logging
+from huleedu_operator.controller.queue import WorkQueue
+from huleedu_operator.controller.reconcile import Reconciler, RetryableError
+from huleedu_operator.controller.settings import OperatorSettings
+from huleedu_operator.render import Capability
+
+log = structlog.get_logger("huleedu_operator")
+
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=huleedu-operator"
+CAPABILITY_CRD_NAMES = frozenset().union(*CAPABILITY_CRDS.values())
+
+
+def capabilities_from(established: set[str]) -> frozenset[Capability]:
+    return frozenset(cap for cap, names in CAPABILITY_CRDS.items() if names <= established)
+
+
+def _established(body: dict[str, Any]) -> bool:
+    for cond in body.get("status", {}).get("conditions", []) or []:
+        if cond.get("type") == "Established":
+            return bool(cond.get("status") == "True")
+    return False
+
+
+class Operator:
+    """All the operator's moving parts; one instance per process (or per test)."""
+
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.registry = kopf.OperatorRegistry()
+        self.index = ChildIndex()
+        self.queue: WorkQueue | None = None
+        self.reconciler: Reconciler | None = None
+        self.crds: set[str] = set()
+        self._workers: list[asyncio.Task[None]] = []
+        self._register()
+
+    # --- kopf wiring -------------------------------------------------------------
+
+    def configure(self, settings: kopf.OperatorSettings) -> None:
+        settings.posting.enabled = False  # we post our own, deliberate Events
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.networking.request_timeout = 30
+        for kind in CHILD_KINDS:
+            settings.watching.label_selectors[kind.group, kind.plural] = MANAGED_SELECTOR
+        settings.watching.label_selectors["", "pods"] = MANAGED_SELECTOR
+        settings.watching.label_selectors["discovery.k8s.io", "endpointslices"] = MANAGED_SELECTOR
+        if self.settings.peering:
+            settings.peering.name = self.settings.peering
+            settings.peering.priority = self.settings.priority
+            settings.peering.mandatory = True
+            settings.peering.clusterwide = not self.settings.namespaces
+        else:
+            settings.peering.standalone = True
+
+    def _register(self) -> None:
+        reg = self.registry
+        kopf.on.startup(registry=reg)(self._startup)
+        kopf.on.cleanup(registry=reg)(self._cleanup)
+        kopf.on.event(GROUP, VERSION, PLURAL, registry=reg)(self._on_resource)  # type: ignore[arg-type]
+        for kind in CHILD_KINDS:
+            kopf.on.event(kind.group, kind.version, kind.plural, registry=reg)(
+                self._child_handler(kind)
+            )
+        kopf.on.event("", "v1", "pods", registry=reg)(self._on_pod)  # type: ignore[arg-type]
+        kopf.on.event("discovery.k8s.io", "v1", "endpointslices", registry=reg)(self._on_endpoints)  # type: ignore[arg-type]
+        kopf.on.event(
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            registry=reg,
+            when=lambda name, **_: name in CAPABILITY_CRD_NAMES,
+        )(self._on_crd)  # type: ignore[arg-type]
+
+    async def _startup(self, settings: kopf.OperatorSettings, **_: Any) -> None:
+        self.configure(settings)
+        kube = Kube.connect(self.settings.workers)
+        self.queue = WorkQueue()
+        self.reconciler = Reconciler(kube, self.index, self.settings)
+        # Seed capabilities before the first reconcile so resources are not rendered
+        # once without a ServiceMonitor and again with one.
+        names = await kube.list_crd_names()
+        self.crds = names & CAPABILITY_CRD_NAMES
+        self.reconciler.capabilities = capabilities_from(self.crds)
+        if self.settings.metrics_port:
+            start_http_server(self.settings.metrics_port, addr=self.settings.bind_address)
+        self._workers = [
+            asyncio.create_task(self._worker(), name=f"reconcile-{i}")
+            for i in range(self.settings.workers)
+        ]
+        log.info(
+            "operator_started",
+            namespaces=self.settings.namespaces or "all",
+            capabilities=sorted(self.reconciler.capabilities),
+        )
+
+    async def _cleanup(self, **_: Any) -> None:
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.reconciler is not None:
+            self.reconciler.kube.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _worker(self) -> None:
+        assert self.queue is not None
+        assert self.reconciler is not None
+        while True:
+            key = await self.queue.get()
+            metrics.QUEUE_DEPTH.set(self.queue.depth())
+            try:
+                await self.reconciler.reconcile(key)  # type: ignore[arg-type]
+                self.queue.forget(key)
+            except RetryableError as exc:
+                delay = self.queue.retry(key)
+                log.warning("reconcile_retry", key="/".join(key), error=str(exc), delay=delay)  # type: ignore[arg-type]
+            except Exception:
+                delay = self.queue.retry(key)
+                log.exception("reconcile_failed", key="/".join(key), delay=delay)  # type: ignore[arg-type]
+            finally:
+                self.queue.done(key)
+
+    def _enqueue(self, key: tuple[str, str] | None) -> None:
+        if key is not None and self.queue is not None:
+            self.queue.add(key)
+
+    # --- event handlers ----------------------------------------------------------
+
+    async def _on_resource(self, event: dict[str, Any], **_: Any) -> None:
+        assert self.reconciler is not None
+        body = event["object"]
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        if event.get("type") == "DELETED":
+            self.reconciler.resources.pop(key, None)
+            self.index.forget(key)
+        else:
+            previous = self.reconciler.resources.get(key)
+            self.reconciler.resources[key] = body
+            # A status-only change (our own write) needs no reconcile.
+            if previous is not None and _same_spec(previous, body):
+                return
+            self._enqueue(key)
+        metrics.MANAGED.set(len(self.reconciler.resources))
+
+    def _child_handler(self, kind: ChildKind) -> Any:
+        async def on_child(event: dict[str, Any], **_: Any) -> None:
+            body = event["object"]
+            if event.get("type") == "DELETED":
+                key = self.index.remove(kind.kind, body)
+            else:
+                key = self.index.put(kind.kind, body)
+            self._enqueue(key)
+
+        on_child.__name__ = f"on_{kind.plural}"
+        return on_child
+
+    async def _on_pod(self, event: dict[str, Any], **_: Any) -> None:
+        body = event["object"]
+        owner = owner_of(body)
+        before = self.index.pods(owner) if owner else None
+        key = self.index.put_pod(body, deleted=event.get("type") == "DELETED")
+        if key is not None and before != self.index.pods(key):
+            self._enqueue(key)
+
+    async def _on_endpoints(self, event: dict[str, Any], **_: Any) -> None:
+        body = event["object"]
+        owner = owner_of(body)
+        before = self.index.ready_endpoints(owner) if owner else None
+        key = self.index.put_endpoints(body, deleted=event.get("type") == "DELETED")
+        if key is not None and before != self.index.ready_endpoints(key):
+            self._enqueue(key)
+
+    async def _on_crd(self, event: dict[str, Any], name: str, **_: Any) -> None:
+        assert self.reconciler is not None
+        if event.get("type") == "DELETED" or not _established(event["object"]):
+            self.crds.discard(name)
+        else:
+            self.crds.add(name)
+        capabilities = capabilities_from(self.crds)
+        if capabilities != self.reconciler.capabilities:
+            log.info("capabilities_changed", capabilities=sorted(capabilities))
+            self.reconciler.capabilities = capabilities
+            for key in list(self.reconciler.resources):
+                self._enqueue(key)
+
+    # --- running -----------------------------------------------------------------
+
+    async def run(
+        self, stop_flag: asyncio.Event | None = None, ready_flag: asyncio.Event | None = None
+    ) -> None:
+        liveness = (
+            f"http://{self.settings.bind_address}:{self.settings.liveness_port}/healthz"
+            if self.settings.liveness_port
+            else None
+        )
+        await kopf.operator(
+            registry=self.registry,
+            clusterwide=not self.settings.namespaces,
+            namespaces=self.settings.namespaces,
+            standalone=not self.settings.peering,
+            peering_name=self.settings.peering,
+            priority=self.settings.priority,
+            liveness_endpoint=liveness,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+
+
+def _same_spec(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    meta_a, meta_b = a.get("metadata", {}), b.get("metadata", {})
+    return bool(
+        meta_a.get("generation") == meta_b.get("generation")
+        and meta_a.get("uid") == meta_b.get("uid")
+        and meta_a.get("labels") == meta_b.get("labels")
+        and a.get("spec") == b.get("spec")
+        and not meta_b.get("deletionTimestamp")
+    )
+
+
+def run_operator() -> None:
+    settings = OperatorSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(Operator(settings).run())

@@ -1,0 +1,21 @@
+"""The operator's own Prometheus metrics (served on HULEEDU_OPERATOR_METRICS_PORT)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECONCILES = Counter("huleedu_operator_reconciles_total", "Reconciles by result.", ["result"])
+RECONCILE_SECONDS = Histogram(
+    "huleedu_operator_reconcile_duration_seconds",
+    "Time spent in one reconcile.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CHILDREN_APPLIED = Counter(
+    "huleedu_operator_children_applied_total", "Server-side applies by child kind.", ["kind"]
+)
+DRIFT_CORRECTIONS = Counter(
+    "huleedu_operator_drift_corrections_total", "Children restored after drift.", ["kind"]
+)
+ERRORS = Counter("huleedu_operator_errors_total", "Errors by reason.", ["reason"])
+QUEUE_DEPTH = Gauge("huleedu_operator_queue_depth", "Keys waiting to be reconciled.")
+MANAGED = Gauge("huleedu_operator_managed_resources", "HuleEduService resources seen.")

@@ -1,0 +1,375 @@
+"""One idempotent reconcile per HuleEduService: render, apply what differs, prune what
+is no longer wanted, write status if it changed.
+
+Write discipline (why an idle operator sends no requests): a child is applied only when
+its rendered form differs from the watched one, either because the desired state changed
+(the ``huleedu.io/applied-hash`` annotation no longer matches) or because someone edited
+it (a rendered field differs from the live value). Status is patched only when it
+differs from what is stored.
+
+Conflicts: apply never forces on the first try. When the API server reports a conflict
+and every conflicting manager made *imperative* edits (``kubectl edit``/``scale``,
+``operation: Update``), that is drift and the apply is forced back. When a manager that
+itself *applies* owns the field, that is a second controller fighting over the object:
+the resource is marked Degraded naming that manager, and nothing is forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.controller import metrics
+from huleedu_operator.controller.client import Kube, conflict_fields, conflict_managers
+from huleedu_operator.controller.index import ChildIndex, OwnerKey
+from huleedu_operator.controller.kinds import BY_KIND
+from huleedu_operator.controller.settings import OperatorSettings
+from huleedu_operator.controller.status import (
+    DEGRADED,
+    Observation,
+    Problem,
+    compute_status,
+    pod_problems,
+    status_changed,
+)
+from huleedu_operator.render import Capability, RenderError, render, selector_string, service_url
+from huleedu_operator.render.env import effective_image
+
+log = structlog.get_logger("huleedu_operator.reconcile")
+
+APPLIED_HASH = "huleedu.io/applied-hash"
+RETRYABLE_STATUSES = frozenset({0, 408, 429, 500, 502, 503, 504})
+
+
+class RetryableError(Exception):
+    """A transient failure; the work queue retries the key with backoff."""
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def desired_hash(child: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(child, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def with_hash(child: dict[str, Any]) -> dict[str, Any]:
+    digest = desired_hash(child)
+    metadata = child["metadata"]
+    annotations = {**metadata.get("annotations", {}), APPLIED_HASH: digest}
+    return {**child, "metadata": {**metadata, "annotations": annotations}}
+
+
+def is_subset(desired: Any, live: Any) -> bool:
+    """Every value in ``desired`` is present and equal in ``live`` (defaults may be extra)."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and all(is_subset(v, live.get(k)) for k, v in desired.items())
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(desired) == len(live)
+            and all(is_subset(d, x) for d, x in zip(desired, live, strict=True))
+        )
+    return bool(desired == live)
+
+
+def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
+    if live is None:
+        return False
+    applied = (live.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
+    wanted = desired["metadata"]["annotations"][APPLIED_HASH]
+    return (
+        applied == wanted
+        and is_subset({k: v for k, v in desired.items() if k != "metadata"}, live)
+        and is_subset(desired["metadata"].get("labels", {}), live["metadata"].get("labels", {}))
+    )
+
+
+@dataclass
+class Outcome:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Reconciler:
+    """Holds the operator's shared state; :meth:`reconcile` is called by queue workers."""
+
+    def __init__(self, kube: Kube, index: ChildIndex, settings: OperatorSettings) -> None:
+        self.kube = kube
+        self.index = index
+        self.settings = settings
+        self.resources: dict[OwnerKey, dict[str, Any]] = {}
+        self.capabilities: frozenset[Capability] = frozenset()
+
+    # --- the reconcile -----------------------------------------------------------
+
+    async def reconcile(self, key: OwnerKey) -> None:
+        body = self.resources.get(key)
+        if body is None or body.get("metadata", {}).get("deletionTimestamp"):
+            return  # deleted: ownerReferences let the garbage collector remove children
+        started = time.perf_counter()
+        result = "success"
+        try:
+            outcome = await self._reconcile(key, body)
+            if outcome.problems:
+                result = "degraded"
+        except RetryableError:
+            result = "retry"
+            raise
+        except Exception:
+            result = "error"
+            raise
+        finally:
+            metrics.RECONCILES.labels(result=result).inc()
+            metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+
+    async def _reconcile(self, key: OwnerKey, body: dict[str, Any]) -> Outcome:
+        outcome = Outcome()
+        generation = int(body["metadata"].get("generation", 0))
+        service_type = str(body.get("spec", {}).get("type", "http"))
+        try:
+            resource = HuleEduService.model_validate(body)
+            rendered = render(resource, self.settings.render_defaults(self.capabilities))
+        except ValidationError as exc:
+            message = "; ".join(
+                e["msg"].removeprefix("Value error, ")
+                if e["msg"].removeprefix("Value error, ").startswith("spec.")
+                else f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors()
+            )
+            outcome.problems.append(Problem("InvalidSpec", message))
+            await self._write_status(
+                key,
+                body,
+                Observation(generation, service_type, problems=tuple(outcome.problems)),
+                outcome,
+            )
+            return outcome
+        except RenderError as exc:
+            outcome.problems.append(Problem("InvalidSpec", str(exc)))
+            await self._write_status(
+                key,
+                body,
+                Observation(generation, service_type, problems=tuple(outcome.problems)),
+                outcome,
+            )
+            return outcome
+
+        outcome.problems.extend(Problem("AutoscalerUnavailable", w) for w in rendered.warnings)
+        outcome.problems.extend(await self._missing_references(resource))
+
+        desired = [with_hash(c) for c in rendered.children]
+        for child in desired:
+            await self._apply(key, child, outcome)
+        await self._prune(key, body, {(c["kind"], c["metadata"]["name"]) for c in desired}, outcome)
+
+        outcome.problems.extend(pod_problems(self.index.pods(key)))
+        observation = Observation(
+            generation=generation,
+            service_type=resource.spec.type,
+            deployment=self.index.get(key, "Deployment", resource.name),
+            ready_endpoints=self.index.ready_endpoints(key),
+            problems=tuple(outcome.problems),
+            selector=selector_string(resource),
+            url=service_url(resource) if resource.spec.type == "http" else None,
+            image=effective_image(resource, self.settings.render_defaults(self.capabilities)),
+        )
+        await self._write_status(key, body, observation, outcome)
+        await self._post_events(body, outcome)
+        return outcome
+
+    async def _missing_references(self, resource: HuleEduService) -> list[Problem]:
+        """ConfigMaps named in envFrom that do not exist (a real kubelet would refuse to
+        start the pod). Secrets are not read: the operator has no Secret permissions; a
+        missing Secret surfaces through the pods' CreateContainerConfigError instead."""
+        problems = []
+        for index, source in enumerate(resource.spec.env_from or []):
+            ref = source.config_map_ref
+            if ref is None or ref.optional:
+                continue
+            path = f"/api/v1/namespaces/{resource.namespace}/configmaps/{ref.name}"
+            try:
+                found = await self.kube.get(path)
+            except ApiException as exc:
+                raise RetryableError(str(exc)) from exc
+            if found is None:
+                problems.append(
+                    Problem(
+                        "MissingReference",
+                        f"spec.envFrom[{index}].configMapRef.name: ConfigMap {ref.name!r} "
+                        f"does not exist in namespace {resource.namespace}; create it or mark "
+                        "the reference optional",
+                    )
+                )
+        return problems
+
+    async def _apply(self, key: OwnerKey, child: dict[str, Any], outcome: Outcome) -> None:
+        kind, name = child["kind"], child["metadata"]["name"]
+        live = self.index.get(key, kind, name)
+        if up_to_date(child, live):
+            return
+        label = f"{kind}/{name}"
+        try:
+            result = await self.kube.apply(child)
+        except ApiException as exc:
+            if exc.status == 409:
+                resolved = await self._resolve_conflict(child, exc, outcome)
+                if resolved is None:
+                    return
+                result = resolved
+            elif exc.status in RETRYABLE_STATUSES:
+                raise RetryableError(f"{label}: {exc.status} {exc.reason}") from exc
+            else:
+                metrics.ERRORS.labels(reason="apply_rejected").inc()
+                outcome.problems.append(Problem("ApplyFailed", f"{label}: {_api_message(exc)}"))
+                return
+        except OSError as exc:  # connection refused / reset while the API server is down
+            raise RetryableError(f"{label}: {exc}") from exc
+        self.index.put(kind, result)
+        metrics.CHILDREN_APPLIED.labels(kind=kind).inc()
+        if live is None:
+            outcome.created.append(label)
+        elif label not in outcome.drift:
+            applied = (live.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
+            if applied == child["metadata"]["annotations"][APPLIED_HASH]:
+                outcome.drift.append(label)
+                metrics.DRIFT_CORRECTIONS.labels(kind=kind).inc()
+            else:
+                outcome.updated.append(label)
+
+    async def _resolve_conflict(
+        self, child: dict[str, Any], exc: ApiException, outcome: Outcome
+    ) -> dict[str, Any] | None:
+        kind, name = child["kind"], child["metadata"]["name"]
+        label = f"{kind}/{name}"
+        managers = conflict_managers(exc)
+        live = await self.kube.get(BY_KIND[kind].path(child["metadata"]["namespace"], name))
+        appliers = {
+            entry.get("manager")
+            for entry in (live or {}).get("metadata", {}).get("managedFields", [])
+            if entry.get("operation") == "Apply"
+        }
+        fighting = sorted(m for m in managers if m in appliers)
+        if fighting:
+            metrics.ERRORS.labels(reason="field_conflict").inc()
+            outcome.problems.append(
+                Problem(
+                    "FieldConflict",
+                    f"{label}: fields {', '.join(conflict_fields(exc))} are also applied by "
+                    f"field manager {', '.join(fighting)}; stop managing them there or "
+                    "remove them from that manager's configuration",
+                )
+            )
+            return None
+        outcome.drift.append(label)
+        metrics.DRIFT_CORRECTIONS.labels(kind=kind).inc()
+        log.info("drift_corrected", child=label, edited_by=managers)
+        try:
+            return await self.kube.apply(child, force=True)
+        except ApiException as retry_exc:
+            raise RetryableError(f"{label}: {retry_exc.status}") from retry_exc
+
+    async def _prune(
+        self, key: OwnerKey, body: dict[str, Any], wanted: set[tuple[str, str]], outcome: Outcome
+    ) -> None:
+        uid = body["metadata"].get("uid")
+        for (kind, name), live in self.index.children(key).items():
+            if (kind, name) in wanted or kind not in BY_KIND:
+                continue
+            owners = live.get("metadata", {}).get("ownerReferences") or []
+            if not any(o.get("uid") == uid and o.get("controller") for o in owners):
+                continue  # labelled like ours but not ours: never delete it
+            try:
+                await self.kube.delete(kind, key[0], name)
+            except ApiException as exc:
+                raise RetryableError(f"delete {kind}/{name}: {exc.status}") from exc
+            self.index.remove(kind, live)
+            outcome.deleted.append(f"{kind}/{name}")
+
+    async def _write_status(
+        self, key: OwnerKey, body: dict[str, Any], observation: Observation, outcome: Outcome
+    ) -> None:
+        old = body.get("status") or {}
+        new = compute_status(observation, old, now_rfc3339())
+        if not status_changed(new, old):
+            return
+        patch = {**{k: None for k in old if k not in new}, **new}
+        try:
+            await self.kube.patch_status(key[0], key[1], patch)
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            raise RetryableError(f"status: {exc.status}") from exc
+        body["status"] = new  # so a re-queue before the watch event sees it
+        old_degraded = _condition(old, DEGRADED)
+        new_degraded = _condition(new, DEGRADED)
+        if new_degraded.get("status") == "True" and (
+            old_degraded.get("message") != new_degraded.get("message")
+        ):
+            await self._event(body, "Warning", new_degraded["reason"], new_degraded["message"])
+
+    async def _post_events(self, body: dict[str, Any], outcome: Outcome) -> None:
+        for reason, items in (
+            ("Created", outcome.created),
+            ("Updated", outcome.updated),
+            ("DriftCorrected", outcome.drift),
+            ("Pruned", outcome.deleted),
+        ):
+            if items:
+                await self._event(body, "Normal", reason, ", ".join(items))
+
+    async def _event(self, body: dict[str, Any], type_: str, reason: str, note: str) -> None:
+        metadata = body["metadata"]
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        event = {
+            "apiVersion": "events.k8s.io/v1",
+            "kind": "Event",
+            "metadata": {
+                "generateName": f"{metadata['name']}.",
+                "namespace": metadata["namespace"],
+            },
+            "eventTime": now,
+            "reportingController": "huleedu.io/operator",
+            "reportingInstance": self.settings.instance_name,
+            "action": "Reconcile",
+            "reason": reason,
+            "type": type_,
+            "note": note[:1024],
+            "regarding": {
+                "apiVersion": body.get("apiVersion", "huleedu.io/v1alpha1"),
+                "kind": body.get("kind", "HuleEduService"),
+                "name": metadata["name"],
+                "namespace": metadata["namespace"],
+                "uid": metadata.get("uid"),
+            },
+        }
+        try:
+            await self.kube.post_event(event)
+        except (ApiException, OSError) as exc:  # events are best effort
+            log.warning("event_not_posted", reason=reason, error=str(exc))
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    for cond in status.get("conditions", []) or []:
+        if cond.get("type") == type_:
+            return dict(cond)
+    return {}
+
+
+def _api_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message", exc.reason))
+    except ValueError:
+        return str(exc.reason)

@@ -1,0 +1,59 @@
+"""Operator configuration from the environment (``HULEEDU_OPERATOR_*``)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from huleedu_operator.render import Capability, RenderDefaults
+
+
+class OperatorSettings(BaseSettings):
+    """Everything the operator can be told without rebuilding it."""
+
+    model_config = SettingsConfigDict(env_prefix="HULEEDU_OPERATOR_", extra="ignore")
+
+    namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated namespaces to watch; empty watches the whole cluster.",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Default for spec.kafka.bootstrapServers."
+    )
+    runtime_image: str = Field(
+        default=RenderDefaults().runtime_image, description="Default for spec.image."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    metrics_port: int = Field(default=8080, ge=0, le=65535, description="0 disables.")
+    liveness_port: int = Field(default=8081, ge=0, le=65535, description="0 disables.")
+    bind_address: str = Field(default="0.0.0.0", description="Address for metrics/liveness.")
+    workers: int = Field(default=16, ge=1, le=256, description="Concurrent reconciles.")
+    peering: str | None = Field(
+        default=None,
+        description="kopf peering name for HA (needs the peering CRDs); unset: standalone.",
+    )
+    priority: int = Field(default=0, description="Peering priority; the highest one acts.")
+    instance_name: str = Field(
+        default_factory=socket.gethostname, description="Reported in Events and peering."
+    )
+    resync_seconds: float = Field(
+        default=0, ge=0, description="Periodic full resync; 0 relies on watches alone."
+    )
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    def render_defaults(self, capabilities: frozenset[Capability]) -> RenderDefaults:
+        return RenderDefaults(
+            runtime_image=self.runtime_image,
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            capabilities=capabilities,
+        )
