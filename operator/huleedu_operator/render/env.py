@@ -135,9 +135,10 @@ def container_env_from(resource: HuleEduService) -> list[dict[str, Any]]:
     """``envFrom``: the Kafka ConfigMap (plain and prefixed), then the user's sources."""
     sources: list[dict[str, Any]] = []
     if resource.spec.kafka is not None:
-        ref = {"configMapRef": {"name": kafka_config_name(resource)}}
-        sources.append(ref)
+        name = kafka_config_name(resource)
+        sources.append({"configMapRef": {"name": name}})
         if resource.spec.env_prefix:
-            sources.append({**ref, "prefix": resource.spec.env_prefix})
+            # A fresh dict, not the one above: shared objects dump as YAML anchors.
+            sources.append({"configMapRef": {"name": name}, "prefix": resource.spec.env_prefix})
     sources.extend(s.wire() for s in resource.spec.env_from or [])
     return sources
