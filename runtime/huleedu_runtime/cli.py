@@ -1,0 +1,134 @@
+"""``huleedu-runtime``: how the base image starts a service, and the scaffolder.
+
+``serve-http`` and ``run-worker`` are what a pod's command runs; the operator
+renders ``[huleedu-runtime, serve-http, <module:attr>]`` (or the image's own
+command). Exit codes follow the contract: 0 after a clean SIGTERM drain, 1 when
+start-up fails or the consumer task dies, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+from quart import Quart
+
+from huleedu_runtime.config import ServiceSettings
+from huleedu_runtime.loading import ImportPathError, import_object
+from huleedu_runtime.logging import configure_logging
+from huleedu_runtime.worker.protocol import EventProcessorProtocol
+
+APP_DIR_HELP = "directory put first on sys.path before importing (default: the current one)"
+
+
+def _settings_of(obj: object) -> ServiceSettings | None:
+    settings = getattr(obj, "settings", None)
+    return settings if isinstance(settings, ServiceSettings) else None
+
+
+def _load_app(import_path: str, app_dir: str) -> Quart:
+    obj = import_object(import_path, app_dir)
+    if not isinstance(obj, Quart) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, Quart):
+        raise ImportPathError(
+            f"{import_path!r} is a {type(obj).__name__}, expected a Quart app or a "
+            "zero-argument factory returning one"
+        )
+    return obj
+
+
+def _load_processor(import_path: str, app_dir: str) -> EventProcessorProtocol:
+    obj = import_object(import_path, app_dir)
+    if not isinstance(obj, EventProcessorProtocol) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, EventProcessorProtocol):
+        raise ImportPathError(
+            f"{import_path!r} is a {type(obj).__name__}, expected an event processor "
+            "(start_processing/stop_processing) or a zero-argument factory returning one"
+        )
+    return obj
+
+
+@click.group(name="huleedu-runtime")
+def main() -> None:
+    """Run HuleEdu services and scaffold new ones."""
+
+
+@main.command("serve-http")
+@click.argument("app_import_path")
+@click.option("--app-dir", default=".", show_default=True, help=APP_DIR_HELP)
+def serve_http(app_import_path: str, app_dir: str) -> None:
+    """Serve the Quart app at APP_IMPORT_PATH (module:attr) on HOST:PORT with hypercorn."""
+    from huleedu_runtime.http.app import EXTENSION_KEY
+    from huleedu_runtime.http.server import serve_until_signal
+
+    try:
+        app = _load_app(app_import_path, app_dir)
+    except ImportPathError as exc:
+        raise click.UsageError(str(exc)) from exc
+    runtime = app.extensions.get(EXTENSION_KEY)
+    settings = getattr(runtime, "settings", None) or ServiceSettings()
+    if runtime is None:
+        configure_logging(
+            service_name=settings.service_name,
+            service_version=settings.service_version,
+            level=settings.log_level,
+            log_format=settings.log_format,
+        )
+    asyncio.run(
+        serve_until_signal(
+            app,
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+        )
+    )
+
+
+@main.command("run-worker")
+@click.argument("processor_import_path")
+@click.option("--app-dir", default=".", show_default=True, help=APP_DIR_HELP)
+def run_worker(processor_import_path: str, app_dir: str) -> None:
+    """Run the event processor at PROCESSOR_IMPORT_PATH (module:attr) in a WorkerService.
+
+    Health and metrics are served on HOST:METRICS_PORT.
+    """
+    from huleedu_runtime.worker.service import WorkerService
+
+    try:
+        processor = _load_processor(processor_import_path, app_dir)
+    except ImportPathError as exc:
+        raise click.UsageError(str(exc)) from exc
+    settings = _settings_of(processor) or ServiceSettings()
+    configure_logging(
+        service_name=settings.service_name,
+        service_version=settings.service_version,
+        level=settings.log_level,
+        log_format=settings.log_format,
+    )
+    sys.exit(asyncio.run(WorkerService(processor, settings).run()))
+
+
+@main.command("new")
+@click.argument("kind", type=click.Choice(["http", "worker"]))
+@click.argument("name")
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where to write the service (default: ./NAME)",
+)
+def new(kind: str, name: str, output_dir: Path | None) -> None:
+    """Write a pattern-conformant KIND service called NAME."""
+    from huleedu_runtime.scaffold import ScaffoldError, write_service
+
+    try:
+        written = write_service(kind, name, output_dir or Path(name))
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for path in written:
+        click.echo(f"wrote {path}")

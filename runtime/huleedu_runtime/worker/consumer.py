@@ -1,0 +1,268 @@
+"""The Kafka consumer loop: at-least-once, bounded retries, dead letters.
+
+Semantics a service can rely on:
+
+* offsets are committed only after the handler returned (auto-commit is off), so
+  a crash or SIGKILL re-delivers whatever was not finished: nothing is lost,
+  some messages may be handled twice;
+* a failing message is retried ``max_retries`` times with exponential backoff,
+  then copied to ``<topic>.DLQ`` with the failure in its headers, committed, and
+  the loop moves on (a poison message never blocks its partition);
+* if the dead letter itself cannot be produced the loop dies rather than skip
+  the message; the worker then exits non-zero and the message is re-delivered
+  after the restart;
+* :meth:`KafkaEventProcessor.stop_processing` stops fetching, lets the message in
+  hand finish, commits what was done and returns; messages fetched but not
+  started stay uncommitted and go to the next owner of the partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pydantic
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+from huleedu_runtime.config import ServiceSettings
+from huleedu_runtime.contract import CORRELATION_ID_HEADER
+from huleedu_runtime.worker import metrics
+from huleedu_runtime.worker.dead_letter import dead_letter_headers, dead_letter_topic
+from huleedu_runtime.worker.kafka_options import consumer_options, producer_options
+from huleedu_runtime.worker.protocol import MessageHandler
+
+log = structlog.get_logger(__name__)
+
+
+class NonRetriableError(Exception):
+    """Raised by a handler for a message that can never succeed (bad schema, ...):
+    it is dead-lettered without retries."""
+
+
+class _Abandoned(Exception):
+    """The worker is stopping while a message waits for its next retry."""
+
+
+def backoff_delay(attempt: int, base: float, maximum: float) -> float:
+    """Delay before retry number ``attempt`` (1-based): base * 2**(attempt-1), capped."""
+    return float(min(maximum, base * (2 ** (attempt - 1))))
+
+
+class KafkaEventProcessor:
+    """Consumes ``KAFKA_TOPICS`` as ``KAFKA_CONSUMER_GROUP`` and feeds a handler."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        handler: MessageHandler,
+        *,
+        topics: Sequence[str] | None = None,
+        max_retries: int = 3,
+        retry_backoff_seconds: float = 0.2,
+        max_backoff_seconds: float = 5.0,
+        non_retriable: tuple[type[BaseException], ...] = (
+            NonRetriableError,
+            pydantic.ValidationError,
+        ),
+        poll_timeout_ms: int = 500,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.topics = list(topics if topics is not None else settings.kafka_topics)
+        if not self.topics:
+            raise ValueError("KAFKA_TOPICS is empty: a worker needs at least one topic to consume")
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.max_retries = max_retries
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.non_retriable = non_retriable
+        self.poll_timeout_ms = poll_timeout_ms
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._running = False
+
+    # --- EventProcessorProtocol -----------------------------------------------------
+
+    async def start_processing(self) -> None:
+        consumer = AIOKafkaConsumer(*self.topics, **consumer_options(self.settings))
+        producer = AIOKafkaProducer(**producer_options(self.settings))
+        self._consumer, self._producer = consumer, producer
+        await producer.start()
+        try:
+            await consumer.start()
+            self._running = True
+            log.info("consumer_started", topics=self.topics, group=self.settings.consumer_group)
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=self.poll_timeout_ms,
+                    max_records=self.settings.kafka_max_poll_records,
+                )
+                if batch:
+                    await self._process_batch(consumer, batch)
+                await self._record_lag(consumer)
+            log.info("consumer_stopping", reason="stop requested")
+        finally:
+            self._running = False
+            try:
+                await consumer.stop()
+            finally:
+                await producer.stop()
+            log.info("consumer_stopped")
+
+    async def stop_processing(self) -> None:
+        self._stopping.set()
+
+    async def is_ready(self) -> bool:
+        return self._running and self._consumer is not None and bool(self._consumer.assignment())
+
+    # --- Publisher ---------------------------------------------------------------------
+
+    async def publish(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: bytes | None = None,
+        headers: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Produce an event and wait for the broker's ack (``acks=all``)."""
+        if self._producer is None:
+            raise RuntimeError("publish() called before start_processing()")
+        merged = dict(headers or {})
+        correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
+        if correlation_id and CORRELATION_ID_HEADER not in merged:
+            merged[CORRELATION_ID_HEADER] = str(correlation_id).encode()
+        await self._producer.send_and_wait(
+            topic, value, key=key, headers=list(merged.items()) or None
+        )
+
+    # --- the loop ----------------------------------------------------------------------
+
+    async def _process_batch(self, consumer: AIOKafkaConsumer, batch: Mapping[Any, Any]) -> None:
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        metrics.IN_FLIGHT.set(sum(len(records) for records in batch.values()))
+        try:
+            for tp, records in batch.items():
+                for record in records:
+                    if self._stopping.is_set():
+                        return
+                    try:
+                        await self._process_record(record)
+                    except _Abandoned:
+                        return
+                    done[tp] = OffsetAndMetadata(record.offset + 1, "")
+                    metrics.IN_FLIGHT.dec()
+        finally:
+            await self._commit(consumer, done)
+            metrics.IN_FLIGHT.set(0)
+
+    async def _process_record(self, record: Any) -> None:
+        headers = {k: v for k, v in (record.headers or ())}
+        correlation = headers.get(CORRELATION_ID_HEADER)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            correlation_id=correlation.decode(errors="replace") if correlation else None,
+        )
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                await self.handler(record, self)
+            except self.non_retriable as exc:
+                await self._dead_letter(record, exc, attempt)
+                return
+            except Exception as exc:
+                if attempt > self.max_retries:
+                    await self._dead_letter(record, exc, attempt)
+                    return
+                metrics.MESSAGES.labels(record.topic, "retried").inc()
+                delay = backoff_delay(attempt, self.retry_backoff_seconds, self.max_backoff_seconds)
+                log.warning(
+                    "message_failed_retrying",
+                    attempt=attempt,
+                    delay_seconds=delay,
+                    exception_type=type(exc).__name__,
+                    error=str(exc)[:200],
+                )
+                await self._sleep_unless_stopping(delay, record)
+                continue
+            finally:
+                metrics.PROCESSING_SECONDS.labels(record.topic).observe(
+                    time.perf_counter() - started
+                )
+            metrics.MESSAGES.labels(record.topic, "processed").inc()
+            return
+
+    async def _sleep_unless_stopping(self, delay: float, record: Any) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        except TimeoutError:
+            return
+        metrics.MESSAGES.labels(record.topic, "abandoned").inc()
+        log.info("message_abandoned_for_shutdown", reason="stop requested during retry backoff")
+        raise _Abandoned
+
+    async def _dead_letter(self, record: Any, error: BaseException, attempts: int) -> None:
+        assert self._producer is not None
+        target = dead_letter_topic(record.topic)
+        headers = dead_letter_headers(
+            original_headers=record.headers or (),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=error,
+            attempts=attempts,
+            service=self.settings.service_name,
+            consumer_group=self.settings.consumer_group,
+        )
+        # No try/except: a DLQ we cannot write to must stop the loop, not lose the message.
+        await self._producer.send_and_wait(target, record.value, key=record.key, headers=headers)
+        metrics.MESSAGES.labels(record.topic, "dead_lettered").inc()
+        log.error(
+            "message_dead_lettered",
+            dlq_topic=target,
+            attempts=attempts,
+            exception_type=type(error).__name__,
+        )
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group rebalanced under us: the new owner re-reads from the last
+            # committed offset. Duplicates, not loss, so carry on.
+            metrics.COMMITS.labels("failed").inc()
+            log.warning("commit_failed_after_rebalance", exception_type=type(exc).__name__)
+            return
+        except KafkaError:
+            metrics.COMMITS.labels("failed").inc()
+            raise
+        metrics.COMMITS.labels("ok").inc()
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:  # nothing fetched from this partition yet
+                continue
+            try:
+                position = await consumer.position(tp)
+            except IllegalStateError:  # revoked by a rebalance meanwhile
+                continue
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                max(highwater - position, 0)
+            )

@@ -1,0 +1,47 @@
+"""Dead-letter envelopes: where a poison message goes and what it says.
+
+A message that keeps failing must not block its partition forever. It is copied
+unchanged (key, value, original headers) to ``<topic>`` + ``contract.DLQ_SUFFIX``
+with headers that say where it came from and why it failed, so it can be
+inspected and replayed, and the loop moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from huleedu_runtime.contract import DLQ_SUFFIX
+
+HEADER_PREFIX = "x-huleedu-dlq-"
+MAX_REASON_CHARS = 1000
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}{DLQ_SUFFIX}"
+
+
+def dead_letter_headers(
+    *,
+    original_headers: Iterable[tuple[str, bytes]],
+    topic: str,
+    partition: int,
+    offset: int,
+    error: BaseException,
+    attempts: int,
+    service: str,
+    consumer_group: str,
+) -> list[tuple[str, bytes]]:
+    """Original headers (minus stale DLQ ones) plus the failure's provenance."""
+    reason = f"{type(error).__name__}: {error}"[:MAX_REASON_CHARS]
+    kept = [(k, v) for k, v in original_headers if not k.startswith(HEADER_PREFIX)]
+    return [
+        *kept,
+        (f"{HEADER_PREFIX}reason", reason.encode()),
+        (f"{HEADER_PREFIX}exception-type", type(error).__name__.encode()),
+        (f"{HEADER_PREFIX}original-topic", topic.encode()),
+        (f"{HEADER_PREFIX}original-partition", str(partition).encode()),
+        (f"{HEADER_PREFIX}original-offset", str(offset).encode()),
+        (f"{HEADER_PREFIX}attempts", str(attempts).encode()),
+        (f"{HEADER_PREFIX}service", service.encode()),
+        (f"{HEADER_PREFIX}consumer-group", consumer_group.encode()),
+    ]
