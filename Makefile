@@ -61,6 +61,8 @@ kafka-down: ## stop the local Kafka broker
 
 crd: setup ## regenerate crds/ and the chart's CRD from the API models
 	$(VENV)/bin/huleedu-operator crd --output crds/huleedu.io_huleeduservices.yaml
+	mkdir -p charts/huleedu-operator/crds
+	cp crds/huleedu.io_huleeduservices.yaml charts/huleedu-operator/crds/
 
 demo: setup ## run the operator on the local control plane (or $$KUBECONFIG) with the examples
 	scripts/demo.sh

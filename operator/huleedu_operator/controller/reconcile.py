@@ -167,7 +167,7 @@ class Reconciler:
             )
             return outcome
 
-        outcome.problems.extend(Problem("AutoscalerUnavailable", w) for w in rendered.warnings)
+        outcome.problems.extend(Problem("AutoscalerUnavailable", w, blocking=False) for w in rendered.warnings)
         outcome.problems.extend(await self._missing_references(resource))
 
         desired = [with_hash(c) for c in rendered.children]
@@ -270,6 +270,7 @@ class Reconciler:
                     f"{label}: fields {', '.join(conflict_fields(exc))} are also applied by "
                     f"field manager {', '.join(fighting)}; stop managing them there or "
                     "remove them from that manager's configuration",
+                    blocking=False,
                 )
             )
             return None

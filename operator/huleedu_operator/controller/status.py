@@ -29,10 +29,16 @@ POD_FAILURE_REASONS = frozenset(
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong that makes the resource Degraded."""
+    """Something wrong that makes the resource Degraded.
+
+    ``blocking`` problems also make it not Ready (the pods cannot run as declared); a
+    non-blocking one (no autoscaler available, a field owned by another manager) leaves
+    the running service Ready but Degraded, which is how KEP-1623 expects both to mix.
+    """
 
     reason: str
     message: str
+    blocking: bool = True
 
 
 @dataclass(frozen=True)
@@ -149,11 +155,12 @@ def compute_conditions(obs: Observation) -> list[dict[str, Any]]:
             gen,
         )
     )
-    ready = bool(available) and service_ok is True and not obs.problems
+    blocking = [p for p in obs.problems if p.blocking]
+    ready = bool(available) and service_ok is True and not blocking
     if ready:
         reason, message = "Ready", "all children ready"
-    elif obs.problems:
-        reason, message = obs.problems[0].reason, obs.problems[0].message
+    elif blocking:
+        reason, message = blocking[0].reason, blocking[0].message
     elif not available:
         reason, message = d_reason, d_message
     else:
