@@ -1,0 +1,1 @@
+"""Example http service: stores and returns text content (the HuleEdu content service pattern)."""

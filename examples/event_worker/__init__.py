@@ -1,0 +1,1 @@
+"""Example worker: consumes content requests, publishes a result per request."""
