@@ -80,14 +80,14 @@ async def produce(
         await producer.stop()
 
 
-async def read_all(servers: str, topic: str, *, expected: int, timeout: float = 60.0) -> list[Any]:
+async def read_all(servers: str, topic: str, *, expected: int, within: float = 60.0) -> list[Any]:
     """Every record of ``topic`` (groupless), waiting until at least ``expected`` arrived."""
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     records: list[Any] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     try:
         while len(records) < expected and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
@@ -114,6 +114,31 @@ async def committed_total(servers: str, group: str, topic: str, partitions: int 
 
 def result_ids(records: list[Any]) -> list[str]:
     return [json.loads(r.value)["id"] for r in records]
+
+
+async def read_results_until(
+    servers: str, topic: str, *, ids: set[str], within: float = 90.0
+) -> list[Any]:
+    """Result records until every id in ``ids`` was seen (duplicates included)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[Any] = []
+    seen: set[str] = set()
+    deadline = time.monotonic() + within
+    try:
+        while not ids <= seen and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for recs in batch.values():
+                records.extend(recs)
+                seen.update(result_ids(recs))
+        # Anything still in flight (duplicates) gets a moment to arrive as well.
+        for recs in (await consumer.getmany(timeout_ms=1000)).values():
+            records.extend(recs)
+    finally:
+        await consumer.stop()
+    return records
 
 
 def free_port() -> int:

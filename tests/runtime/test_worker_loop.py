@@ -29,9 +29,9 @@ def request(i: int) -> bytes:
     return json.dumps({"id": str(i), "text": f"text number {i}"}).encode()
 
 
-async def wait_until(predicate: Any, timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def wait_until(predicate: Any, within: float = 30.0) -> None:
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 - polls state set by the handler
             await asyncio.sleep(0.05)
 
 
@@ -87,8 +87,8 @@ async def test_a_poison_message_lands_in_the_dlq_with_its_reason_and_later_messa
     processor = KafkaEventProcessor(settings, ContentRequestHandler(settings))
     task = asyncio.create_task(processor.start_processing())
     try:
-        produced = await read_all(kafka, results, expected=3, timeout=30)
-        dead = await read_all(kafka, dead_letter_topic(topic), expected=1, timeout=30)
+        produced = await read_all(kafka, results, expected=3, within=30)
+        dead = await read_all(kafka, dead_letter_topic(topic), expected=1, within=30)
     finally:
         await processor.stop_processing()
         await asyncio.wait_for(task, 30)
@@ -148,7 +148,7 @@ async def test_a_message_failing_every_retry_is_dead_lettered_after_the_last_att
         settings_for(kafka, topic, group), handler, max_retries=2, retry_backoff_seconds=0.01
     )
     task = asyncio.create_task(processor.start_processing())
-    dead = await read_all(kafka, dead_letter_topic(topic), expected=1, timeout=30)
+    dead = await read_all(kafka, dead_letter_topic(topic), expected=1, within=30)
     await wait_until(lambda: ok == [b"fine"])
     await processor.stop_processing()
     await asyncio.wait_for(task, 30)
