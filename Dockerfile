@@ -22,9 +22,10 @@ RUN pip install --no-index --find-links=/wheels 'huleedu-operator[runtime]' \
 WORKDIR /app
 USER 10001
 EXPOSE 8001 9090
-# Exec form: the Python process is PID 1 and receives SIGTERM itself.
-ENTRYPOINT ["huleedu-runtime"]
-CMD ["--help"]
+# No ENTRYPOINT: a service image sets CMD ["huleedu-runtime", "serve-http", "pkg.app:app"]
+# and the operator may set the pod's command; exec form keeps Python as PID 1 so
+# it receives SIGTERM itself.
+CMD ["huleedu-runtime", "--help"]
 
 FROM python:3.11-slim AS operator
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 \

@@ -1,0 +1,53 @@
+"""Pure pieces of the worker: backoff, dead-letter envelopes, option mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from huleedu_runtime.config import ServiceSettings
+from huleedu_runtime.worker import KafkaEventProcessor, dead_letter_topic
+from huleedu_runtime.worker.consumer import backoff_delay
+from huleedu_runtime.worker.dead_letter import dead_letter_headers
+from huleedu_runtime.worker.kafka_options import consumer_options
+
+pytestmark = pytest.mark.unit
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [backoff_delay(n, 0.5, 3.0) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
+
+
+def test_dead_letter_topic_uses_the_contract_suffix() -> None:
+    assert dead_letter_topic("huleedu.essay.v1") == "huleedu.essay.v1.DLQ"
+
+
+def test_dead_letter_headers_keep_the_originals_and_say_why() -> None:
+    headers = dict(
+        dead_letter_headers(
+            original_headers=[("X-Correlation-ID", b"c1"), ("x-huleedu-dlq-reason", b"old")],
+            topic="t",
+            partition=2,
+            offset=41,
+            error=ValueError("bad payload"),
+            attempts=4,
+            service="svc",
+            consumer_group="grp",
+        )
+    )
+    assert headers["X-Correlation-ID"] == b"c1"
+    assert headers["x-huleedu-dlq-reason"] == b"ValueError: bad payload"
+    assert headers["x-huleedu-dlq-original-offset"] == b"41"
+    assert headers["x-huleedu-dlq-attempts"] == b"4"
+
+
+def test_the_consumer_never_auto_commits() -> None:
+    options = consumer_options(ServiceSettings(kafka_consumer_group="g", _env_file=None))
+    assert options["enable_auto_commit"] is False
+    assert options["group_id"] == "g"
+
+
+def test_a_worker_without_topics_is_refused_with_the_env_name() -> None:
+    async def handler(*_: object) -> None: ...
+
+    with pytest.raises(ValueError, match="KAFKA_TOPICS"):
+        KafkaEventProcessor(ServiceSettings(kafka_topics=[], _env_file=None), handler)
