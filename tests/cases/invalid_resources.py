@@ -1,0 +1,524 @@
+"""Invalid HuleEduService documents, each with the field it gets wrong.
+
+One table, two enforcers: ``tests/unit/api/test_validation.py`` feeds every case to the
+pydantic model (what ``huleedu-operator render`` runs offline) and
+``tests/integration/test_admission.py`` sends every case to a real API server with the
+generated CRD installed. Both expect an error that names ``field`` and contains the
+expected message.
+
+Kinds of case:
+
+- ``rule``: a cross-field rule (CEL in the CRD, a Python twin in the model). The
+  expected message is part of the rule's own message, so both enforcers must say the
+  same words.
+- ``schema``: a type, enum, bound or pattern of one field. The model and the API
+  server word these differently (``Input should be greater than or equal to 0`` vs
+  ``should be greater than or equal to 0``), so ``message`` is a substring both share,
+  or ``admission_message`` gives the API server's wording.
+- ``offline=False`` marks schema-only cases the model does not check: only the API
+  server rejects them. The unit tier asserts the model *accepts* them, so closing the
+  gap offline makes that test fail and asks for the flag to be flipped.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cases.valid_resources import API_VERSION, KIND
+
+CaseKind = Literal["rule", "schema"]
+
+NAME = "invalid"
+TOPIC = "huleedu.events.v1"
+
+
+def http(**spec: Any) -> dict[str, Any]:
+    return {"type": "http", **spec}
+
+
+def worker(**spec: Any) -> dict[str, Any]:
+    return {"type": "worker", "kafka": {"topics": [TOPIC]}, **spec}
+
+
+def with_kafka(**kafka: Any) -> dict[str, Any]:
+    return http(kafka={"topics": [TOPIC], **kafka})
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    id: str
+    kind: CaseKind
+    spec: dict[str, Any]
+    field: str
+    """Path of the wrong field as the API server prints it (``spec.kafka.topics``); the
+    model's path (``spec.kafka.topics.0``) starts with it."""
+    message: str
+    admission_message: str | None = None
+    offline: bool = True
+    metadata: dict[str, Any] | None = None
+
+    def document(self, namespace: str | None = None) -> dict[str, Any]:
+        metadata: dict[str, Any] = copy.deepcopy(self.metadata) or {"name": NAME}
+        if namespace:
+            metadata["namespace"] = namespace
+        return {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": metadata,
+            "spec": copy.deepcopy(self.spec),
+        }
+
+    @property
+    def expected_at_admission(self) -> str:
+        return self.admission_message or self.message
+
+
+_SASL = {"secretRef": {"name": "kafka-credentials"}}
+_TLS = {"secretRef": {"name": "kafka-tls"}}
+
+INVALID_CASES: tuple[InvalidCase, ...] = (
+    # --- cross-field rules (CEL + Python twin) ----------------------------------------
+    InvalidCase(
+        "worker-without-kafka",
+        "rule",
+        {"type": "worker"},
+        "spec.kafka.topics",
+        "a worker needs at least one topic",
+    ),
+    InvalidCase(
+        "worker-with-empty-topics",
+        "rule",
+        {"type": "worker", "kafka": {"topics": []}},
+        "spec.kafka.topics",
+        "a worker needs at least one topic",
+    ),
+    InvalidCase(
+        "worker-with-service-port",
+        "rule",
+        worker(port=8001),
+        "spec.port",
+        "only http services have a service port",
+    ),
+    InvalidCase(
+        "autoscaling-min-above-max",
+        "rule",
+        http(autoscaling={"minReplicas": 5, "maxReplicas": 2}),
+        "spec.autoscaling.minReplicas",
+        "must not exceed spec.autoscaling.maxReplicas",
+    ),
+    InvalidCase(
+        "worker-autoscaling-without-partitions",
+        "rule",
+        worker(autoscaling={"maxReplicas": 3}),
+        "spec.autoscaling.maxReplicas",
+        "a worker cannot use more consumers than partitions",
+    ),
+    InvalidCase(
+        "worker-autoscaling-above-partitions",
+        "rule",
+        {
+            "type": "worker",
+            "kafka": {"topics": [TOPIC], "partitions": 3},
+            "autoscaling": {"maxReplicas": 4},
+        },
+        "spec.autoscaling.maxReplicas",
+        "a worker cannot use more consumers than partitions",
+    ),
+    InvalidCase(
+        "worker-probes-without-metrics-server",
+        "rule",
+        worker(metrics={"enabled": False}),
+        "spec.probes.enabled",
+        "a worker serves its health endpoints on the metrics server",
+    ),
+    InvalidCase(
+        "liveness-probe-on-undeclared-port",
+        "rule",
+        http(probes={"liveness": {"port": 9999}}),
+        "spec.probes.liveness.port",
+        "must be a port the container declares",
+    ),
+    InvalidCase(
+        "readiness-probe-on-undeclared-port",
+        "rule",
+        http(port=8080, probes={"readiness": {"port": 8001}}),
+        "spec.probes.readiness.port",
+        "must be a port the container declares",
+    ),
+    InvalidCase(
+        "worker-probe-on-http-default-port",
+        "rule",
+        worker(probes={"liveness": {"port": 8001}}),
+        "spec.probes.liveness.port",
+        "must be a port the container declares",
+    ),
+    InvalidCase(
+        "probe-on-disabled-metrics-port",
+        "rule",
+        http(metrics={"enabled": False, "port": 9100}, probes={"readiness": {"port": 9100}}),
+        "spec.probes.readiness.port",
+        "must be a port the container declares",
+    ),
+    InvalidCase(
+        "pdb-min-available-equals-replicas",
+        "rule",
+        http(replicas=2, disruptionBudget={"minAvailable": 2}),
+        "spec.disruptionBudget.minAvailable",
+        "must be lower than the replica count",
+    ),
+    InvalidCase(
+        "pdb-min-available-equals-autoscaling-floor",
+        "rule",
+        http(
+            replicas=5,
+            autoscaling={"minReplicas": 2, "maxReplicas": 5},
+            disruptionBudget={"minAvailable": 2},
+        ),
+        "spec.disruptionBudget.minAvailable",
+        "must be lower than the replica count",
+    ),
+    InvalidCase(
+        "pdb-min-available-and-max-unavailable",
+        "rule",
+        http(replicas=3, disruptionBudget={"minAvailable": 1, "maxUnavailable": 1}),
+        "spec.disruptionBudget",
+        "set minAvailable or maxUnavailable, not both",
+    ),
+    InvalidCase(
+        "sasl-protocol-without-sasl",
+        "rule",
+        with_kafka(security={"protocol": "SASL_SSL"}),
+        "spec.kafka.security.sasl",
+        "required exactly when protocol is SASL_PLAINTEXT or SASL_SSL",
+    ),
+    InvalidCase(
+        "sasl-with-non-sasl-protocol",
+        "rule",
+        with_kafka(security={"protocol": "SSL", "sasl": _SASL}),
+        "spec.kafka.security.sasl",
+        "required exactly when protocol is SASL_PLAINTEXT or SASL_SSL",
+    ),
+    InvalidCase(
+        "tls-with-plaintext-protocol",
+        "rule",
+        with_kafka(security={"protocol": "SASL_PLAINTEXT", "sasl": _SASL, "tls": _TLS}),
+        "spec.kafka.security.tls",
+        "only used with protocol SSL or SASL_SSL",
+    ),
+    InvalidCase(
+        "heartbeat-not-below-session-timeout",
+        "rule",
+        with_kafka(sessionTimeoutMs=10000, heartbeatIntervalMs=10000),
+        "spec.kafka.heartbeatIntervalMs",
+        "must be lower than sessionTimeoutMs",
+    ),
+    InvalidCase(
+        "max-poll-interval-below-session-timeout",
+        "rule",
+        with_kafka(sessionTimeoutMs=30000, maxPollIntervalMs=20000),
+        "spec.kafka.maxPollIntervalMs",
+        "must be at least sessionTimeoutMs",
+    ),
+    InvalidCase(
+        "duplicate-topics",
+        "rule",
+        http(kafka={"topics": [TOPIC, "huleedu.other.v1", TOPIC]}),
+        "spec.kafka.topics",
+        "list each topic once",
+    ),
+    InvalidCase(
+        "dead-letter-topic-consumed",
+        "rule",
+        http(kafka={"topics": [TOPIC, f"{TOPIC}.DLQ"]}),
+        "spec.kafka.topics",
+        "do not consume a dead-letter topic",
+    ),
+    InvalidCase(
+        "scrape-timeout-above-interval",
+        "rule",
+        http(metrics={"interval": "10s", "scrapeTimeout": "15s"}),
+        "spec.metrics.scrapeTimeout",
+        "must not exceed spec.metrics.interval",
+    ),
+    InvalidCase(
+        "scrape-timeout-above-interval-mixed-units",
+        "rule",
+        http(metrics={"interval": "1m", "scrapeTimeout": "1m500ms"}),
+        "spec.metrics.scrapeTimeout",
+        "must not exceed spec.metrics.interval",
+    ),
+    InvalidCase(
+        "env-from-both-configmap-and-secret",
+        "rule",
+        http(envFrom=[{"configMapRef": {"name": "a"}, "secretRef": {"name": "b"}}]),
+        "spec.envFrom",
+        "set exactly one of configMapRef or secretRef",
+    ),
+    InvalidCase(
+        "env-from-without-source",
+        "rule",
+        http(envFrom=[{"prefix": "SHARED_"}]),
+        "spec.envFrom",
+        "set exactly one of configMapRef or secretRef",
+    ),
+    InvalidCase(
+        "settings-key-not-an-env-name",
+        "rule",
+        http(settings={"LOG_LEVEL": "INFO", "1ST_SETTING": "x"}),
+        "spec.settings",
+        "keys must be environment variable names",
+    ),
+    # --- one field: type, enum, bound, pattern -----------------------------------------
+    InvalidCase(
+        "type-unknown",
+        "schema",
+        {"type": "cron"},
+        "spec.type",
+        "'http' or 'worker'",
+        admission_message='supported values: "http", "worker"',
+    ),
+    InvalidCase(
+        "type-missing",
+        "schema",
+        {"replicas": 1},
+        "spec.type",
+        "Field required",
+        admission_message="Required value",
+    ),
+    InvalidCase(
+        "replicas-negative",
+        "schema",
+        http(replicas=-1),
+        "spec.replicas",
+        "greater than or equal to 0",
+    ),
+    InvalidCase(
+        "replicas-above-limit",
+        "schema",
+        http(replicas=1001),
+        "spec.replicas",
+        "less than or equal to 1000",
+    ),
+    InvalidCase(
+        "port-out-of-range",
+        "schema",
+        http(port=70000),
+        "spec.port",
+        "less than or equal to 65535",
+    ),
+    InvalidCase(
+        "port-zero",
+        "schema",
+        http(port=0),
+        "spec.port",
+        "greater than or equal to 1",
+    ),
+    InvalidCase(
+        "image-empty",
+        "schema",
+        http(image=""),
+        "spec.image",
+        "at least 1 character",
+        admission_message="should be at least 1 chars long",
+    ),
+    InvalidCase(
+        "image-pull-policy-unknown",
+        "schema",
+        http(imagePullPolicy="Sometimes"),
+        "spec.imagePullPolicy",
+        "'Always', 'IfNotPresent' or 'Never'",
+        admission_message='supported values: "Always", "IfNotPresent", "Never"',
+    ),
+    InvalidCase(
+        "env-prefix-lowercase",
+        "schema",
+        http(envPrefix="content_service_"),
+        "spec.envPrefix",
+        "should match",
+    ),
+    InvalidCase(
+        "env-prefix-without-trailing-underscore",
+        "schema",
+        http(envPrefix="CONTENT_SERVICE"),
+        "spec.envPrefix",
+        "should match",
+    ),
+    InvalidCase(
+        "env-name-with-dash",
+        "schema",
+        http(env=[{"name": "MY-VAR", "value": "x"}]),
+        "spec.env",
+        "should match",
+    ),
+    InvalidCase(
+        "service-account-name-not-dns",
+        "schema",
+        http(serviceAccountName="Content_SA"),
+        "spec.serviceAccountName",
+        "should match",
+    ),
+    InvalidCase(
+        "bootstrap-servers-without-port",
+        "schema",
+        with_kafka(bootstrapServers="kafka.huleedu.svc"),
+        "spec.kafka.bootstrapServers",
+        "should match",
+    ),
+    InvalidCase(
+        "topic-name-with-space",
+        "schema",
+        http(kafka={"topics": ["essay submitted"]}),
+        "spec.kafka.topics",
+        "should match",
+    ),
+    InvalidCase(
+        "auto-offset-reset-none",
+        "schema",
+        with_kafka(autoOffsetReset="none"),
+        "spec.kafka.autoOffsetReset",
+        "'earliest' or 'latest'",
+        admission_message='supported values: "earliest", "latest"',
+    ),
+    InvalidCase(
+        "max-poll-records-zero",
+        "schema",
+        with_kafka(maxPollRecords=0),
+        "spec.kafka.maxPollRecords",
+        "greater than or equal to 1",
+    ),
+    InvalidCase(
+        "session-timeout-below-one-second",
+        "schema",
+        with_kafka(sessionTimeoutMs=500),
+        "spec.kafka.sessionTimeoutMs",
+        "greater than or equal to 1000",
+    ),
+    InvalidCase(
+        "security-protocol-unknown",
+        "schema",
+        with_kafka(security={"protocol": "SASL"}),
+        "spec.kafka.security.protocol",
+        "'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' or 'SASL_SSL'",
+        admission_message='supported values: "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"',
+    ),
+    InvalidCase(
+        "sasl-mechanism-unsupported",
+        "schema",
+        with_kafka(
+            security={"protocol": "SASL_SSL", "sasl": {**_SASL, "mechanism": "GSSAPI"}},
+        ),
+        "spec.kafka.security.sasl.mechanism",
+        "'PLAIN', 'SCRAM-SHA-256' or 'SCRAM-SHA-512'",
+        admission_message='supported values: "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"',
+    ),
+    InvalidCase(
+        "sasl-without-secret-ref",
+        "schema",
+        with_kafka(security={"protocol": "SASL_SSL", "sasl": {"mechanism": "PLAIN"}}),
+        "spec.kafka.security.sasl.secretRef",
+        "Field required",
+        admission_message="Required value",
+    ),
+    InvalidCase(
+        "metrics-interval-not-a-duration",
+        "schema",
+        http(metrics={"interval": "30 seconds"}),
+        "spec.metrics.interval",
+        "should match",
+    ),
+    InvalidCase(
+        "metrics-path-relative",
+        "schema",
+        http(metrics={"path": "metrics"}),
+        "spec.metrics.path",
+        "should match",
+    ),
+    InvalidCase(
+        "probe-path-relative",
+        "schema",
+        http(probes={"liveness": {"path": "healthz"}}),
+        "spec.probes.liveness.path",
+        "should match",
+    ),
+    InvalidCase(
+        "autoscaling-without-max-replicas",
+        "schema",
+        http(autoscaling={"minReplicas": 2}),
+        "spec.autoscaling.maxReplicas",
+        "Field required",
+        admission_message="Required value",
+    ),
+    InvalidCase(
+        "cpu-target-above-100-percent",
+        "schema",
+        http(autoscaling={"maxReplicas": 3, "targetCpuUtilizationPercentage": 150}),
+        "spec.autoscaling.targetCpuUtilizationPercentage",
+        "less than or equal to 100",
+    ),
+    InvalidCase(
+        "shutdown-grace-period-zero",
+        "schema",
+        http(shutdownGracePeriodSeconds=0),
+        "spec.shutdownGracePeriodSeconds",
+        "greater than or equal to 1",
+    ),
+    InvalidCase(
+        "shutdown-grace-period-above-an-hour",
+        "schema",
+        http(shutdownGracePeriodSeconds=3601),
+        "spec.shutdownGracePeriodSeconds",
+        "less than or equal to 3600",
+    ),
+    InvalidCase(
+        "migrations-without-command",
+        "schema",
+        http(migrations={"command": []}),
+        "spec.migrations.command",
+        "at least 1 item",
+    ),
+    InvalidCase(
+        "toleration-operator-unknown",
+        "schema",
+        http(tolerations=[{"key": "dedicated", "operator": "In"}]),
+        "spec.tolerations",
+        "'Exists' or 'Equal'",
+        admission_message='supported values: "Exists", "Equal"',
+    ),
+    InvalidCase(
+        "unknown-spec-field",
+        "schema",
+        http(replica=2),
+        "spec.replica",
+        "Extra inputs are not permitted",
+        admission_message="unknown field",
+    ),
+    InvalidCase(
+        "metadata-name-too-long",
+        "schema",
+        http(),
+        "metadata.name",
+        "63",
+        metadata={"name": "n" * 64},
+    ),
+    InvalidCase(
+        "settings-too-many-keys",
+        "schema",
+        http(settings={f"SETTING_{i}": "x" for i in range(257)}),
+        "spec.settings",
+        "must have at most 256 items",
+        offline=False,
+    ),
+    InvalidCase(
+        "settings-value-too-long",
+        "schema",
+        http(settings={"BLOB": "x" * 32769}),
+        "spec.settings.BLOB",
+        "may not be more than 32768 bytes",
+        offline=False,
+    ),
+)
+
+INVALID_BY_ID = {case.id: case for case in INVALID_CASES}
+assert len(INVALID_BY_ID) == len(INVALID_CASES), "case ids must be unique"
