@@ -477,7 +477,9 @@ class HuleEduServiceSpec(ApiModel):
             ),
         ),
         Rule(
-            cel="!has(self.probes) || !self.probes.enabled || self.type == 'http' "
+            # Omitted probes are enabled (the model's default), so only an explicit
+            # probes.enabled: false exempts a worker without a metrics server.
+            cel="(has(self.probes) && !self.probes.enabled) || self.type == 'http' "
             "|| !has(self.metrics) || self.metrics.enabled",
             message="spec.probes.enabled: a worker serves its health endpoints on the metrics "
             "server; enable spec.metrics or set probes.enabled: false",
