@@ -249,6 +249,22 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "spec.metrics.scrapeTimeout",
         "must not exceed spec.metrics.interval",
     ),
+    # Defaults take part in rules: the API server applies schema defaults before CEL
+    # runs, the model applies the same defaults before its Python twin does.
+    InvalidCase(
+        "interval-below-default-scrape-timeout",
+        "rule",
+        http(metrics={"interval": "5s"}),
+        "spec.metrics.scrapeTimeout",
+        "must not exceed spec.metrics.interval",
+    ),
+    InvalidCase(
+        "sasl-with-default-plaintext-protocol",
+        "rule",
+        with_kafka(security={"sasl": _SASL}),
+        "spec.kafka.security.sasl",
+        "required exactly when protocol is SASL_PLAINTEXT or SASL_SSL",
+    ),
     InvalidCase(
         "env-from-both-configmap-and-secret",
         "rule",
