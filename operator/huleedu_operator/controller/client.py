@@ -20,6 +20,7 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from huleedu_operator.controller import metrics
 from huleedu_operator.controller.kinds import BY_KIND
 
 FIELD_MANAGER = "huleedu-operator"
@@ -59,6 +60,7 @@ class Kube:
         content_type: str = "application/json",
     ) -> Any:
         """One request; ``body`` is a dict (serialised as JSON, which is valid YAML)."""
+        metrics.API_REQUESTS.labels(verb=method).inc()
         method, url, headers, payload, _ = self.api.param_serialize(
             method=method,
             resource_path=path,

@@ -57,3 +57,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # The kubernetes client logs every request body at DEBUG; never let that through.
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    if level != "DEBUG":
+        # kopf logs "Handler ... succeeded" for every watch event at INFO; with our
+        # low-level handlers that is one line per child event, pure noise.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)

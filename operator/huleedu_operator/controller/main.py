@@ -85,6 +85,9 @@ class Operator:
 
     def _register(self) -> None:
         reg = self.registry
+        # A private registry gets none of kopf's default login handlers: use the same
+        # credentials the kubernetes client uses (in-cluster, then the kubeconfig).
+        kopf.on.login(registry=reg)(kopf.login_via_client)
         kopf.on.startup(registry=reg)(self._startup)
         kopf.on.cleanup(registry=reg)(self._cleanup)
         kopf.on.event(GROUP, VERSION, PLURAL, registry=reg)(self._on_resource)  # type: ignore[arg-type]

@@ -19,3 +19,8 @@ DRIFT_CORRECTIONS = Counter(
 ERRORS = Counter("huleedu_operator_errors_total", "Errors by reason.", ["reason"])
 QUEUE_DEPTH = Gauge("huleedu_operator_queue_depth", "Keys waiting to be reconciled.")
 MANAGED = Gauge("huleedu_operator_managed_resources", "HuleEduService resources seen.")
+API_REQUESTS = Counter(
+    "huleedu_operator_api_requests_total",
+    "Requests the reconciler sent to the API server, by HTTP method (watches excluded).",
+    ["verb"],
+)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +71,13 @@ def with_hash(child: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_subset(desired: Any, live: Any) -> bool:
-    """Every value in ``desired`` is present and equal in ``live`` (defaults may be extra)."""
+    """Every value in ``desired`` is present and equal in ``live`` (defaults may be extra).
+
+    A zero value the server omits (``initialDelaySeconds: 0`` comes back absent, as Go's
+    ``omitempty`` drops it) counts as equal to absent.
+    """
+    if live is None and desired in (0, False, "", [], {}):
+        return True
     if isinstance(desired, dict):
         return isinstance(live, dict) and all(is_subset(v, live.get(k)) for k, v in desired.items())
     if isinstance(desired, list):
@@ -167,7 +174,9 @@ class Reconciler:
             )
             return outcome
 
-        outcome.problems.extend(Problem("AutoscalerUnavailable", w, blocking=False) for w in rendered.warnings)
+        outcome.problems.extend(
+            Problem("AutoscalerUnavailable", w, blocking=False) for w in rendered.warnings
+        )
         outcome.problems.extend(await self._missing_references(resource))
 
         desired = [with_hash(c) for c in rendered.children]
@@ -218,6 +227,16 @@ class Reconciler:
     async def _apply(self, key: OwnerKey, child: dict[str, Any], outcome: Outcome) -> None:
         kind, name = child["kind"], child["metadata"]["name"]
         live = self.index.get(key, kind, name)
+        if live is None:
+            # Not seen by the watch (yet): right after start the parent's events can
+            # arrive before the children's initial listing. A read is cheaper than a
+            # needless write, and it is what makes a restart write-free.
+            try:
+                live = await self.kube.get(BY_KIND[kind].path(key[0], name))
+            except ApiException as exc:
+                raise RetryableError(f"{kind}/{name}: {exc.status}") from exc
+            if live is not None:
+                self.index.put(kind, live)
         if up_to_date(child, live):
             return
         label = f"{kind}/{name}"
@@ -337,8 +356,10 @@ class Reconciler:
         event = {
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
+            # generateName "x." is refused (it must itself be a valid name), so name it the
+            # way client-go's recorder does: <object>.<unique hex>.
             "metadata": {
-                "generateName": f"{metadata['name']}.",
+                "name": f"{metadata['name']}.{uuid.uuid4().hex[:16]}",
                 "namespace": metadata["namespace"],
             },
             "eventTime": now,
@@ -358,7 +379,9 @@ class Reconciler:
         }
         try:
             await self.kube.post_event(event)
-        except (ApiException, OSError) as exc:  # events are best effort
+        except ApiException as exc:  # events are best effort
+            log.warning("event_not_posted", reason=reason, error=_api_message(exc))
+        except OSError as exc:
             log.warning("event_not_posted", reason=reason, error=str(exc))
 
 

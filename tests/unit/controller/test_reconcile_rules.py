@@ -10,13 +10,17 @@ from huleedu_operator.controller.reconcile import APPLIED_HASH, is_subset, up_to
 
 pytestmark = pytest.mark.unit
 
-DESIRED = with_hash({
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "x", "namespace": "n", "labels": {"a": "b"}},
-    "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app",
-                                                                  "image": "i:1"}]}}},
-})
+DESIRED = with_hash(
+    {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x", "namespace": "n", "labels": {"a": "b"}},
+        "spec": {
+            "replicas": 2,
+            "template": {"spec": {"containers": [{"name": "app", "image": "i:1"}]}},
+        },
+    }
+)
 
 
 def live_copy() -> dict:
@@ -56,5 +60,12 @@ def test_hash_ignores_nothing_the_user_can_change() -> None:
     other = copy.deepcopy(DESIRED)
     del other["metadata"]["annotations"]
     other["spec"]["replicas"] = 3
-    assert with_hash(other)["metadata"]["annotations"][APPLIED_HASH] != DESIRED["metadata"][
-        "annotations"][APPLIED_HASH]
+    assert (
+        with_hash(other)["metadata"]["annotations"][APPLIED_HASH]
+        != DESIRED["metadata"]["annotations"][APPLIED_HASH]
+    )
+
+
+def test_zero_values_the_server_omits_are_not_drift() -> None:
+    assert is_subset({"initialDelaySeconds": 0, "period": 10}, {"period": 10})
+    assert not is_subset({"replicas": 0}, {"replicas": 1})

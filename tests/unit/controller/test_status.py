@@ -19,8 +19,14 @@ pytestmark = pytest.mark.unit
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
 
 
-def deployment(replicas: int = 2, available: int = 2, updated: int = 2, generation: int = 1,
-               observed: int = 1, available_status: str = "True") -> dict[str, Any]:
+def deployment(
+    replicas: int = 2,
+    available: int = 2,
+    updated: int = 2,
+    generation: int = 1,
+    observed: int = 1,
+    available_status: str = "True",
+) -> dict[str, Any]:
     return {
         "metadata": {"generation": generation},
         "spec": {"replicas": replicas},
@@ -86,8 +92,9 @@ def test_missing_deployment_is_unknown_not_false() -> None:
 
 def test_problems_make_it_degraded_with_the_first_reason_and_every_message() -> None:
     problems = (Problem("MissingReference", "spec.envFrom[0]: a"), Problem("X", "b"))
-    cond = conditions(compute_status(Observation(1, "worker", deployment(),
-                                                 problems=problems), {}, T0))
+    cond = conditions(
+        compute_status(Observation(1, "worker", deployment(), problems=problems), {}, T0)
+    )
     assert cond["Degraded"]["status"] == "True"
     assert cond["Degraded"]["reason"] == "MissingReference"
     assert cond["Degraded"]["message"] == "spec.envFrom[0]: a; b"
@@ -116,12 +123,30 @@ def test_merge_transition_times_uses_now_for_new_conditions() -> None:
 
 def test_pod_waiting_reasons_that_need_a_human_are_problems() -> None:
     pods = [
-        {"metadata": {"name": "p1"}, "status": {"containerStatuses": [
-            {"name": "app", "state": {"waiting": {
-                "reason": "CreateContainerConfigError",
-                "message": 'secret "kafka-creds" not found'}}}]}},
-        {"metadata": {"name": "p2"}, "status": {"containerStatuses": [
-            {"name": "app", "state": {"waiting": {"reason": "ContainerCreating"}}}]}},
+        {
+            "metadata": {"name": "p1"},
+            "status": {
+                "containerStatuses": [
+                    {
+                        "name": "app",
+                        "state": {
+                            "waiting": {
+                                "reason": "CreateContainerConfigError",
+                                "message": 'secret "kafka-creds" not found',
+                            }
+                        },
+                    }
+                ]
+            },
+        },
+        {
+            "metadata": {"name": "p2"},
+            "status": {
+                "containerStatuses": [
+                    {"name": "app", "state": {"waiting": {"reason": "ContainerCreating"}}}
+                ]
+            },
+        },
     ]
     problems = pod_problems(pods)
     assert [p.reason for p in problems] == ["CreateContainerConfigError"]
@@ -130,8 +155,9 @@ def test_pod_waiting_reasons_that_need_a_human_are_problems() -> None:
 
 def test_a_non_blocking_problem_leaves_a_running_service_ready_but_degraded() -> None:
     problems = (Problem("AutoscalerUnavailable", "spec.autoscaling: no KEDA", blocking=False),)
-    cond = conditions(compute_status(Observation(1, "worker", deployment(),
-                                                 problems=problems), {}, T0))
+    cond = conditions(
+        compute_status(Observation(1, "worker", deployment(), problems=problems), {}, T0)
+    )
     assert cond["Ready"]["status"] == "True"
     assert cond["Degraded"]["status"] == "True"
     assert cond["Degraded"]["reason"] == "AutoscalerUnavailable"

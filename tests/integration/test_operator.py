@@ -1,0 +1,578 @@
+"""The operator against the real API server: create, update, drift, delete, status,
+capabilities, bad input. The operator runs as a subprocess (`huleedu-operator run`),
+exactly as a user starts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+REPO = Path(__file__).resolve().parents[2]
+CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
+STANDIN_CRDS = REPO / "tests" / "fixtures" / "crds"
+MONITORING_CRDS = [
+    str(STANDIN_CRDS / "monitoring.coreos.com_servicemonitors.yaml"),
+    str(STANDIN_CRDS / "monitoring.coreos.com_podmonitors.yaml"),
+]
+MANAGER = "huleedu-operator"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OperatorProcess:
+    def __init__(self, kubeconfig: str, log_path: Path) -> None:
+        self.metrics_port, self.liveness_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "KUBECONFIG": kubeconfig,
+            "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "kafka.huleedu.svc:9092",
+            "HULEEDU_OPERATOR_METRICS_PORT": str(self.metrics_port),
+            "HULEEDU_OPERATOR_LIVENESS_PORT": str(self.liveness_port),
+            "HULEEDU_OPERATOR_BIND_ADDRESS": "127.0.0.1",
+        }
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "huleedu_operator.cli", "run"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def metric(self, name: str) -> float:
+        text = (
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
+            )
+            .read()
+            .decode()
+        )
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name) and not line.startswith("#"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def crd_installed(kubectl: Callable[..., Any]) -> None:
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    kubectl(
+        "wait", "--for=condition=Established", "crd/huleeduservices.huleedu.io", "--timeout=60s"
+    )
+
+
+@pytest.fixture(scope="module")
+def operator(
+    kubeconfig: str, crd_installed: None, tmp_path_factory: Any, wait_until: Callable[..., Any]
+) -> Iterator[OperatorProcess]:
+    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    proc = OperatorProcess(kubeconfig, log_path)
+
+    def alive() -> bool:
+        assert proc.proc.poll() is None, log_path.read_text()[-3000:]
+        try:
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{proc.liveness_port}/healthz", timeout=2
+            )
+            return True
+        except OSError:
+            return False
+
+    wait_until(alive, timeout=60, message="operator liveness endpoint never answered")
+    yield proc
+    proc.stop()
+    tail = log_path.read_text()[-2000:]
+    print(f"--- operator log tail ---\n{tail}")
+
+
+def hes(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "huleedu.io/v1alpha1",
+        "kind": "HuleEduService",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def apply(kubectl: Callable[..., Any], obj: dict[str, Any], manager: str = "test") -> None:
+    kubectl(
+        "apply", "--server-side", f"--field-manager={manager}", "-f", "-", input=yaml.safe_dump(obj)
+    )
+
+
+def get_hes(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = custom_objects.get_namespaced_custom_object(
+        "huleedu.io", "v1alpha1", ns, "huleeduservices", name
+    )
+    return obj
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    for cond in obj.get("status", {}).get("conditions", []):
+        if cond["type"] == type_:
+            return dict(cond)
+    return {}
+
+
+def ready(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> bool:
+    obj = get_hes(custom_objects, ns, name)
+    return (
+        condition(obj, "Ready").get("status") == "True"
+        and obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
+    )
+
+
+def exists(fn: Callable[[], Any]) -> bool:
+    try:
+        fn()
+        return True
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+
+
+def test_http_service_gets_its_children_and_becomes_ready(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    apply(
+        kubectl,
+        hes("content", namespace, type="http", image="example/content:1.0", replicas=2, port=8001),
+    )
+    wait_until(
+        lambda: ready(custom_objects, namespace, "content"),
+        timeout=90,
+        message="content never became Ready",
+    )
+    obj = get_hes(custom_objects, namespace, "content")
+    deployment = apps_v1.read_namespaced_deployment("content", namespace)
+    service = core_v1.read_namespaced_service("content", namespace)
+    for child in (deployment, service):
+        refs = child.metadata.owner_references
+        assert refs[0].uid == obj["metadata"]["uid"]
+        assert refs[0].controller is True
+    assert deployment.spec.replicas == 2
+    assert service.spec.ports[0].port == 8001
+    assert obj["status"]["url"] == f"http://content.{namespace}.svc:8001"
+    assert obj["status"]["readyReplicas"] == 2
+    assert obj["status"]["selector"]
+    assert condition(obj, "Degraded")["status"] == "False"
+    events = core_v1.list_namespaced_event(namespace).items
+    assert any(e.reason == "Created" for e in events), [e.reason for e in events]
+
+
+def test_worker_gets_kafka_settings_and_no_service(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    apply(
+        kubectl,
+        hes(
+            "events",
+            namespace,
+            type="worker",
+            image="example/worker:1.0",
+            kafka={"topics": ["huleedu.a.v1", "huleedu.b.v1"]},
+        ),
+    )
+    wait_until(lambda: ready(custom_objects, namespace, "events"), timeout=90)
+    config = core_v1.read_namespaced_config_map("events-kafka", namespace)
+    assert config.data["KAFKA_TOPICS"] == "huleedu.a.v1,huleedu.b.v1"
+    assert config.data["KAFKA_CONSUMER_GROUP"] == "events"
+    assert config.data["KAFKA_BOOTSTRAP_SERVERS"] == "kafka.huleedu.svc:9092"
+    assert not exists(lambda: core_v1.read_namespaced_service("events", namespace))
+
+
+def test_update_rolls_the_deployment_and_delete_collects_children(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    spec = {
+        "type": "http",
+        "image": "example/app:1.0",
+        "kafka": {"topics": ["t.one"]},
+        "settings": {"FEATURE": "a"},
+    }
+    apply(kubectl, hes("app", namespace, **spec))
+    wait_until(lambda: ready(custom_objects, namespace, "app"), timeout=90)
+    before = apps_v1.read_namespaced_deployment("app", namespace)
+    checksum = before.spec.template.metadata.annotations["huleedu.io/config-checksum"]
+
+    spec.update(
+        image="example/app:2.0", settings={"FEATURE": "b"}, kafka={"topics": ["t.one", "t.two"]}
+    )
+    apply(kubectl, hes("app", namespace, **spec))
+
+    def rolled() -> bool:
+        d = apps_v1.read_namespaced_deployment("app", namespace)
+        c = d.spec.template.spec.containers[0]
+        env = {e.name: e.value for e in c.env}
+        return (
+            c.image == "example/app:2.0"
+            and env.get("FEATURE") == "b"
+            and d.spec.template.metadata.annotations["huleedu.io/config-checksum"] != checksum
+        )
+
+    wait_until(rolled, timeout=60, message="update did not reach the Deployment")
+    assert (
+        core_v1.read_namespaced_config_map("app-kafka", namespace).data["KAFKA_TOPICS"]
+        == "t.one,t.two"
+    )
+    wait_until(lambda: ready(custom_objects, namespace, "app"), timeout=90)
+
+    kubectl("delete", "hes", "app", "-n", namespace, "--wait=true")
+    wait_until(
+        lambda: (
+            not exists(lambda: apps_v1.read_namespaced_deployment("app", namespace))
+            and not exists(lambda: core_v1.read_namespaced_service("app", namespace))
+            and not exists(lambda: core_v1.read_namespaced_config_map("app-kafka", namespace))
+        ),
+        timeout=90,
+        message="children were not garbage-collected",
+    )
+
+
+def test_deleted_and_edited_children_are_restored(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    apply(
+        kubectl,
+        hes(
+            "drift",
+            namespace,
+            type="http",
+            image="example/d:1.0",
+            replicas=2,
+            kafka={"topics": ["t"]},
+        ),
+    )
+    wait_until(lambda: ready(custom_objects, namespace, "drift"), timeout=90)
+    timings: list[float] = []
+
+    def timed(action: Callable[[], Any], restored: Callable[[], bool]) -> None:
+        start = time.monotonic()
+        action()
+        wait_until(restored, timeout=30, interval=0.05, message="child was not restored")
+        timings.append(time.monotonic() - start)
+
+    def dep() -> client.V1Deployment:
+        return apps_v1.read_namespaced_deployment("drift", namespace)
+
+    for _ in range(10):
+        uid = dep().metadata.uid
+        timed(
+            lambda: apps_v1.delete_namespaced_deployment("drift", namespace),
+            lambda uid=uid: exists(dep) and dep().metadata.uid != uid,
+        )
+        timed(
+            lambda: core_v1.delete_namespaced_service("drift", namespace),
+            lambda: exists(lambda: core_v1.read_namespaced_service("drift", namespace)),
+        )
+        timed(
+            lambda: core_v1.delete_namespaced_config_map("drift-kafka", namespace),
+            lambda: exists(lambda: core_v1.read_namespaced_config_map("drift-kafka", namespace)),
+        )
+        timed(
+            lambda: kubectl(
+                "set", "image", "deployment/drift", "app=evil/image:6", "-n", namespace
+            ),
+            lambda: dep().spec.template.spec.containers[0].image == "example/d:1.0",
+        )
+        timed(
+            lambda: kubectl("scale", "deployment/drift", "--replicas=5", "-n", namespace),
+            lambda: dep().spec.replicas == 2,
+        )
+    timings.sort()
+    p50 = statistics.median(timings)
+    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+    print(
+        f"drift restore over {len(timings)} drifts: p50={p50 * 1000:.0f}ms p99={p99 * 1000:.0f}ms"
+    )
+    assert operator.metric("huleedu_operator_drift_corrections_total") >= 20
+    wait_until(lambda: ready(custom_objects, namespace, "drift"), timeout=90)
+
+
+def test_scaling_the_resource_scales_the_deployment_and_autoscaler_is_not_fought(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    apply(kubectl, hes("scaled", namespace, type="http", image="example/s:1.0"))
+    wait_until(lambda: ready(custom_objects, namespace, "scaled"), timeout=90)
+    kubectl("scale", "hes/scaled", "--replicas=3", "-n", namespace)
+    wait_until(
+        lambda: apps_v1.read_namespaced_deployment("scaled", namespace).spec.replicas == 3,
+        timeout=30,
+    )
+    wait_until(
+        lambda: get_hes(custom_objects, namespace, "scaled")["status"].get("readyReplicas") == 3,
+        timeout=60,
+    )
+
+    apply(
+        kubectl,
+        hes(
+            "scaled",
+            namespace,
+            type="http",
+            image="example/s:1.0",
+            replicas=3,
+            autoscaling={"minReplicas": 2, "maxReplicas": 6},
+        ),
+    )
+    hpa = client.AutoscalingV2Api(apps_v1.api_client)
+    wait_until(
+        lambda: exists(lambda: hpa.read_namespaced_horizontal_pod_autoscaler("scaled", namespace)),
+        timeout=30,
+    )
+    # Stand in for the autoscaler: set replicas the way the HPA controller does.
+    kubectl("scale", "deployment/scaled", "--replicas=4", "-n", namespace)
+    time.sleep(5)
+    deployment = apps_v1.read_namespaced_deployment("scaled", namespace)
+    assert deployment.spec.replicas == 4
+    owners = {
+        e.manager
+        for e in deployment.metadata.managed_fields
+        if e.manager == MANAGER and "f:replicas" in json.dumps(e.fields_v1.get("f:spec", {}))
+    }
+    assert not owners, "the operator still owns spec.replicas while an HPA is in charge"
+
+
+def test_missing_configmap_degrades_only_that_resource(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    apply(kubectl, hes("healthy", namespace, type="http", image="example/h:1.0"))
+    apply(
+        kubectl,
+        hes(
+            "broken",
+            namespace,
+            type="http",
+            image="example/b:1.0",
+            envFrom=[{"configMapRef": {"name": "does-not-exist"}}],
+        ),
+    )
+
+    def degraded() -> dict[str, Any]:
+        cond = condition(get_hes(custom_objects, namespace, "broken"), "Degraded")
+        return cond if cond.get("status") == "True" else {}
+
+    cond = wait_until(degraded, timeout=60, message="broken never became Degraded")
+    assert cond["reason"] == "MissingReference"
+    assert "spec.envFrom[0].configMapRef.name" in cond["message"]
+    assert "does-not-exist" in cond["message"]
+    wait_until(lambda: ready(custom_objects, namespace, "healthy"), timeout=90)
+    assert operator.proc.poll() is None
+
+
+def test_another_applier_owning_a_field_is_reported_by_name(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    apply(kubectl, hes("contested", namespace, type="http", image="example/c:1.0"))
+    wait_until(lambda: ready(custom_objects, namespace, "contested"), timeout=90)
+    # A GitOps tool applies its own image for the same Deployment...
+    rival = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "contested", "namespace": namespace},
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "rival/c:9"}]}}},
+    }
+    kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=gitops-tool",
+        "-f",
+        "-",
+        input=yaml.safe_dump(rival),
+    )
+    # ...and the user changes the resource, so the operator must apply the image too.
+    apply(kubectl, hes("contested", namespace, type="http", image="example/c:2.0"))
+
+    def conflict() -> dict[str, Any]:
+        cond = condition(get_hes(custom_objects, namespace, "contested"), "Degraded")
+        return cond if cond.get("reason") == "FieldConflict" else {}
+
+    cond = wait_until(conflict, timeout=60, message="conflict was not reported")
+    assert "gitops-tool" in cond["message"]
+    assert (
+        apps_v1.read_namespaced_deployment("contested", namespace)
+        .spec.template.spec.containers[0]
+        .image
+        == "rival/c:9"
+    ), "operator forced it"
+
+
+def test_monitoring_crds_appearing_and_disappearing_switch_scraping(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    def monitoring_crds(verb: str) -> None:
+        for path in MONITORING_CRDS:
+            args = ("--ignore-not-found", "--wait=true") if verb == "delete" else ()
+            kubectl(verb, "-f", path, *args)
+
+    monitoring_crds("delete")  # start from a cluster without the Prometheus Operator
+    apply(kubectl, hes("scraped", namespace, type="http", image="example/m:1.0"))
+    wait_until(lambda: ready(custom_objects, namespace, "scraped"), timeout=90)
+
+    def annotations() -> dict[str, str]:
+        d = apps_v1.read_namespaced_deployment("scraped", namespace)
+        return dict(d.spec.template.metadata.annotations or {})
+
+    assert annotations().get("prometheus.io/scrape") == "true"
+    monitoring_crds("apply")
+    try:
+        wait_until(
+            lambda: exists(
+                lambda: custom_objects.get_namespaced_custom_object(
+                    "monitoring.coreos.com", "v1", namespace, "servicemonitors", "scraped"
+                )
+            ),
+            timeout=60,
+            message="ServiceMonitor never appeared",
+        )
+        wait_until(lambda: "prometheus.io/scrape" not in annotations(), timeout=30)
+    finally:
+        monitoring_crds("delete")
+    wait_until(
+        lambda: annotations().get("prometheus.io/scrape") == "true",
+        timeout=60,
+        message="annotations did not come back after the CRDs were removed",
+    )
+
+
+def _write_requests(kubectl: Callable[..., Any]) -> float:
+    text = kubectl("get", "--raw", "/metrics").stdout
+    resources = {
+        "huleeduservices",
+        "deployments",
+        "services",
+        "configmaps",
+        "poddisruptionbudgets",
+        "horizontalpodautoscalers",
+        "events",
+    }
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(
+            part.split("=", 1) for part in line[line.index("{") + 1 : line.index("}")].split(",")
+        )
+        verb = labels.get("verb", "").strip('"')
+        resource = labels.get("resource", "").strip('"')
+        if verb in {"POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"} and (
+            resource in resources
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_idle_operator_sends_no_writes(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    docs = [
+        hes(
+            f"idle-{i}",
+            namespace,
+            type="http" if i % 2 else "worker",
+            image="example/i:1.0",
+            **({"kafka": {"topics": ["t"]}} if i % 2 == 0 else {}),
+        )
+        for i in range(50)
+    ]
+    kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(docs))
+    wait_until(
+        lambda: all(ready(custom_objects, namespace, d["metadata"]["name"]) for d in docs),
+        timeout=180,
+        interval=2,
+        message="50 resources never converged",
+    )
+    time.sleep(5)  # let trailing watch events settle
+    writes = ("PATCH", "POST", "PUT", "DELETE")
+
+    def operator_writes() -> float:
+        return sum(
+            operator.metric(f'huleedu_operator_api_requests_total{{verb="{v}"}}') for v in writes
+        )
+
+    before, own_before = _write_requests(kubectl), operator_writes()
+    time.sleep(60)
+    after, own_after = _write_requests(kubectl), operator_writes()
+    print(
+        f"idle writes in 60 s with 50 resources: operator {own_after - own_before:.0f}, "
+        f"API server (all clients, managed kinds) {after - before:.0f}"
+    )
+    assert own_after - own_before == 0
+    if os.environ.get("HULEEDU_EXCLUSIVE_CLUSTER") == "1":
+        # Only meaningful when nothing else uses the cluster (CI sets it).
+        assert after - before == 0
