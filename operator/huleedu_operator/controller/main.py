@@ -77,7 +77,8 @@ class Operator:
         settings.watching.label_selectors["discovery.k8s.io", "endpointslices"] = MANAGED_SELECTOR
         if self.settings.peering:
             settings.peering.name = self.settings.peering
-            settings.peering.priority = self.settings.priority
+            settings.peering.priority = self.settings.effective_priority()
+            settings.peering.lifetime = self.settings.peering_lifetime
             settings.peering.mandatory = True
             settings.peering.clusterwide = not self.settings.namespaces
         else:
@@ -124,6 +125,8 @@ class Operator:
         log.info(
             "operator_started",
             namespaces=self.settings.namespaces or "all",
+            peering=self.settings.peering or "standalone",
+            priority=self.settings.effective_priority() if self.settings.peering else None,
             capabilities=sorted(self.reconciler.capabilities),
         )
 
@@ -233,7 +236,7 @@ class Operator:
             namespaces=self.settings.namespaces,
             standalone=not self.settings.peering,
             peering_name=self.settings.peering,
-            priority=self.settings.priority,
+            priority=self.settings.effective_priority(),
             liveness_endpoint=liveness,
             stop_flag=stop_flag,
             ready_flag=ready_flag,

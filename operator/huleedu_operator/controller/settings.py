@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import zlib
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
@@ -36,7 +37,19 @@ class OperatorSettings(BaseSettings):
         default=None,
         description="kopf peering name for HA (needs the peering CRDs); unset: standalone.",
     )
-    priority: int = Field(default=0, description="Peering priority; the highest one acts.")
+    priority: int | None = Field(
+        default=None,
+        description="Peering priority; the highest live one acts. Unset: derived from "
+        "instance_name, so replicas of one Deployment get distinct priorities (kopf pauses "
+        "every peer when two share the highest priority).",
+    )
+    peering_lifetime: int = Field(
+        default=15,
+        ge=5,
+        le=600,
+        description="Seconds a silent peer counts as alive: the takeover time after the "
+        "active replica dies without saying goodbye (kill -9, node loss).",
+    )
     instance_name: str = Field(
         default_factory=socket.gethostname, description="Reported in Events and peering."
     )
@@ -50,6 +63,11 @@ class OperatorSettings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    def effective_priority(self) -> int:
+        if self.priority is not None:
+            return self.priority
+        return zlib.crc32(self.instance_name.encode()) % 1_000_000 + 1
 
     def render_defaults(self, capabilities: frozenset[Capability]) -> RenderDefaults:
         return RenderDefaults(
