@@ -1,0 +1,63 @@
+# Shared shell helpers for scripts/*.sh and .ci/run. Source it; it defines functions only
+# (plus HULEEDU_REPO), it does not change shell options.
+# shellcheck shell=bash
+
+HULEEDU_REPO="${HULEEDU_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+
+# log MESSAGE...: one line on stderr, prefixed with the calling script's name, so stdout
+# stays clean for commands whose output is meant to be sourced (`env`).
+log() {
+    printf '[%s] %s\n' "${HULEEDU_LOG_TAG:-$(basename "$0")}" "$*" >&2
+}
+
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# fmt_duration SECONDS -> "1m05s"
+fmt_duration() {
+    local s=$1
+    if ((s >= 60)); then
+        printf '%dm%02ds' $((s / 60)) $((s % 60))
+    else
+        printf '%ds' "$s"
+    fi
+}
+
+# load_versions: export every pin in scripts/versions.env.
+load_versions() {
+    set -a
+    # shellcheck source=../versions.env
+    source "$HULEEDU_REPO/scripts/versions.env"
+    set +a
+}
+
+# with_heartbeat LABEL LOGFILE CMD...: run CMD with stdout+stderr to LOGFILE and print a
+# progress line every HULEEDU_HEARTBEAT seconds (default 30) until it ends. Returns CMD's
+# status; on failure prints the tail of LOGFILE.
+with_heartbeat() {
+    local label=$1 logfile=$2
+    shift 2
+    local start=$SECONDS rc=0 beat=${HULEEDU_HEARTBEAT:-30}
+    mkdir -p "$(dirname "$logfile")"
+    "$@" >"$logfile" 2>&1 &
+    local pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        local waited=0
+        while ((waited < beat)) && kill -0 "$pid" 2>/dev/null; do
+            sleep 1
+            waited=$((waited + 1))
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "  ... $label: $(fmt_duration $((SECONDS - start))) elapsed," \
+                "$(wc -l <"$logfile" | tr -d ' ') log lines (${logfile})"
+        fi
+    done
+    wait "$pid" || rc=$?
+    if ((rc != 0)); then
+        log "$label failed (exit $rc) after $(fmt_duration $((SECONDS - start))); last lines of $logfile:"
+        tail -n 40 "$logfile" >&2
+    fi
+    return "$rc"
+}

