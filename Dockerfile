@@ -20,6 +20,9 @@ RUN pip install --no-index --find-links=/wheels 'huleedu-operator[runtime]' \
     && rm -rf /wheels \
     && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin huleedu
 WORKDIR /app
+# The examples are the runtime's hello-world: a HuleEduService without image/command
+# runs examples.content_service (http) or examples.event_worker (worker) from here.
+COPY --chown=10001:10001 examples/ /app/examples/
 USER 10001
 EXPOSE 8001 9090
 # No ENTRYPOINT: a service image sets CMD ["huleedu-runtime", "serve-http", "pkg.app:app"]

@@ -18,7 +18,12 @@ class Capability(StrEnum):
 
 @dataclass(frozen=True)
 class RenderDefaults:
-    """Operator-wide defaults a resource may leave unset."""
+    """Operator-wide defaults a resource may leave unset.
+
+    The runtime image carries the two example services under /app/examples, so a
+    resource that sets neither ``image`` nor ``command`` runs a working example of its
+    type: a hello-world that proves the wiring before a team brings its own image.
+    """
 
     runtime_image: str = "ghcr.io/huleedu/huleedu-runtime:0.1.0"
     kafka_bootstrap_servers: str | None = None
@@ -30,6 +35,6 @@ class RenderDefaults:
     default_worker_command: tuple[str, ...] = (
         "huleedu-runtime",
         "run-worker",
-        "examples.event_worker.processor:processor",
+        "examples.event_worker.worker:create_processor",
     )
     capabilities: frozenset[Capability] = field(default_factory=frozenset)
