@@ -6,124 +6,24 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from kubernetes import client
 
+from operator_harness import OperatorProcess, apply, hes
+
 REPO = Path(__file__).resolve().parents[2]
-CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
 STANDIN_CRDS = REPO / "tests" / "fixtures" / "crds"
 MONITORING_CRDS = [
     str(STANDIN_CRDS / "monitoring.coreos.com_servicemonitors.yaml"),
     str(STANDIN_CRDS / "monitoring.coreos.com_podmonitors.yaml"),
 ]
 MANAGER = "huleedu-operator"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OperatorProcess:
-    def __init__(self, kubeconfig: str, log_path: Path) -> None:
-        self.metrics_port, self.liveness_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "KUBECONFIG": kubeconfig,
-            "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "kafka.huleedu.svc:9092",
-            "HULEEDU_OPERATOR_METRICS_PORT": str(self.metrics_port),
-            "HULEEDU_OPERATOR_LIVENESS_PORT": str(self.liveness_port),
-            "HULEEDU_OPERATOR_BIND_ADDRESS": "127.0.0.1",
-        }
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "huleedu_operator.cli", "run"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def metric(self, name: str) -> float:
-        text = (
-            urllib.request.urlopen(
-                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5
-            )
-            .read()
-            .decode()
-        )
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(name) and not line.startswith("#"):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-
-
-@pytest.fixture(scope="session")
-def crd_installed(kubectl: Callable[..., Any]) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl(
-        "wait", "--for=condition=Established", "crd/huleeduservices.huleedu.io", "--timeout=60s"
-    )
-
-
-@pytest.fixture(scope="module")
-def operator(
-    kubeconfig: str, crd_installed: None, tmp_path_factory: Any, wait_until: Callable[..., Any]
-) -> Iterator[OperatorProcess]:
-    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
-    proc = OperatorProcess(kubeconfig, log_path)
-
-    def alive() -> bool:
-        assert proc.proc.poll() is None, log_path.read_text()[-3000:]
-        try:
-            urllib.request.urlopen(
-                f"http://127.0.0.1:{proc.liveness_port}/healthz", timeout=2
-            )
-            return True
-        except OSError:
-            return False
-
-    wait_until(alive, timeout=60, message="operator liveness endpoint never answered")
-    yield proc
-    proc.stop()
-    tail = log_path.read_text()[-2000:]
-    print(f"--- operator log tail ---\n{tail}")
-
-
-def hes(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "huleedu.io/v1alpha1",
-        "kind": "HuleEduService",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-
-
-def apply(kubectl: Callable[..., Any], obj: dict[str, Any], manager: str = "test") -> None:
-    kubectl(
-        "apply", "--server-side", f"--field-manager={manager}", "-f", "-", input=yaml.safe_dump(obj)
-    )
 
 
 def get_hes(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> dict[str, Any]:
