@@ -39,7 +39,9 @@
 # - kwokctl adds the default node and pod "fast" stages itself when the config has no
 #   Stage objects, so pods become Running/Ready with no extra stage manifests.
 # - kwokctl create/delete default --kubeconfig to ~/.kube/config (adding/removing a
-#   context); we always pass --kubeconfig= (empty) and write our own flattened copy.
+#   context). create accepts --kubeconfig= (empty: touch none) and we write our own
+#   flattened copy; delete fails with "empty path" on an empty value, so it gets our own
+#   kubeconfig path (which `down` removes anyway).
 # - kwokctl's binary runtime starts kwok-controller with --manage-all-nodes=true, so any
 #   Node we create is managed; we create one without taints so unmodified pods schedule.
 # - Processes kwokctl starts inherit open file descriptors: a flock held on an fd while
@@ -354,39 +356,45 @@ status:
 EOF
 }
 
-# Processes kwokctl started for our cluster: pids from its pid files, only if alive and
-# still ours (their command line mentions our cluster dir), so a reused pid is never hit.
+# ours_alive PID: the process runs (not a zombie: its cmdline is empty then) and is one of
+# ours (its command line mentions our cluster dir), so a reused pid is never signalled.
+ours_alive() {
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$CLUSTER_DIR"
+}
+
+# Processes kwokctl started for our cluster, from its pid files.
 cluster_pids() {
     local f pid
     [[ -d "$CLUSTER_DIR/pids" ]] || return 0
     for f in "$CLUSTER_DIR"/pids/*.pid; do
         [[ -f "$f" ]] || continue
         pid=$(tr -dc '0-9' <"$f")
-        [[ -n "$pid" ]] || continue
-        if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$CLUSTER_DIR"; then
+        if [[ -n "$pid" ]] && ours_alive "$pid"; then
             echo "$pid"
         fi
     done
 }
 
 stop_cluster() {
-    local pids pid i
+    local pids pid i alive
     pids=$(cluster_pids)
     if [[ -d "$CLUSTER_DIR" && -x "$KWOK_DIR/kwokctl" ]]; then
-        kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig= >"$STATE_DIR/kwokctl-delete.log" 2>&1 9>&- ||
+        # kwokctl SIGKILLs each component by the pid in its pid file.
+        kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_PATH" >"$STATE_DIR/kwokctl-delete.log" 2>&1 9>&- ||
             log "kwokctl delete cluster failed (see $STATE_DIR/kwokctl-delete.log); stopping by pid"
     fi
-    for pid in $pids; do
-        if kill -0 "$pid" 2>/dev/null; then
-            log "pid $pid still alive after kwokctl delete; sending TERM"
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
-    done
+    # Whatever kwokctl left: TERM after 2s, KILL after 10s, by pid only.
     for i in $(seq 1 50); do
-        local alive=""
-        for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
-        [[ -z "$alive" ]] && break
-        if ((i == 50)); then
+        alive=""
+        for pid in $pids; do
+            if ours_alive "$pid"; then alive+=" $pid"; fi
+        done
+        [[ -z "$alive" ]] && return 0
+        if ((i == 10)); then
+            log "still running after kwokctl delete:$alive; sending TERM"
+            # shellcheck disable=SC2086
+            kill -TERM $alive 2>/dev/null || true
+        elif ((i == 50)); then
             log "killing leftover pids:$alive"
             # shellcheck disable=SC2086
             kill -KILL $alive 2>/dev/null || true
