@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from kubernetes import client
+
 from operator_harness import REPO, OperatorProcess, apply, hes
 
 PEERING_CRD = REPO / "charts" / "huleedu-operator" / "crds" / "kopf.dev_kopfpeerings.yaml"
