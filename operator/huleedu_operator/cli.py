@@ -133,6 +133,35 @@ def render_command(
 
 
 @main.command()
+@click.argument("kind", type=click.Choice(["http", "worker"]))
+@click.argument("name")
+@click.option(
+    "--output",
+    "-o",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write into (default: ./NAME).",
+)
+def new(kind: str, name: str, output_dir: Path | None) -> None:
+    """Scaffold a pattern-conformant service (code, tests, Dockerfile, HuleEduService)."""
+    # The templates live with the runtime (one source); they need only jinja2.
+    from huleedu_runtime.scaffold import ScaffoldError, write_service
+
+    target = output_dir or Path(name)
+    try:
+        written = write_service(kind, name, target)
+    except ScaffoldError as exc:
+        raise click.UsageError(str(exc)) from exc
+    for path in written:
+        click.echo(f"created {path}")
+    click.echo(
+        f"next: cd {target} && pip install -e . && pytest; "
+        f"kubectl apply -f {target / 'huleeduservice.yaml'}"
+    )
+
+
+@main.command()
 def run() -> None:
     """Run the operator against the current kubeconfig (or in-cluster config)."""
     from huleedu_operator.controller.main import run_operator
