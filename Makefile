@@ -8,7 +8,7 @@ STATE_DIR ?= $(CURDIR)/.local
 export HULEEDU_STATE_DIR := $(STATE_DIR)
 
 .PHONY: help setup lint fmt test test-unit test-integration test-runtime test-e2e \
-        cluster-up cluster-down cluster-status kafka-up kafka-down demo bench faults crd clean
+        cluster-up cluster-down cluster-status kafka-up kafka-down demo bench faults crd clean e2e-kind
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ test-runtime: setup ## needs the broker (make kafka-up)
 test: setup ## everything CI runs (starts nothing: .ci/run or you start cluster + broker)
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
 	  $(VENV)/bin/pytest tests -q -m 'not slow'
+
+test-e2e: setup ## cluster-agnostic e2e (local control plane, or KUBECONFIG)
+	source <(scripts/local-cluster.sh env) && $(VENV)/bin/pytest tests/e2e -q
+
+e2e-kind: setup ## the e2e suite on kind with real images (needs Docker + kind)
+	scripts/e2e-kind.sh
 
 cluster-up: setup ## build (first time) and start the local control plane
 	scripts/local-cluster.sh up

@@ -37,9 +37,9 @@ class OperatorSettings(BaseSettings):
         default=None,
         description="kopf peering name for HA (needs the peering CRDs); unset: standalone.",
     )
-    priority: int | None = Field(
+    priority: int | Literal["auto"] | None = Field(
         default=None,
-        description="Peering priority; the highest live one acts. Unset: derived from "
+        description="Peering priority; the highest live one acts. Unset or 'auto': derived from "
         "instance_name, so replicas of one Deployment get distinct priorities (kopf pauses "
         "every peer when two share the highest priority).",
     )
@@ -65,7 +65,7 @@ class OperatorSettings(BaseSettings):
         return value
 
     def effective_priority(self) -> int:
-        if self.priority is not None:
+        if isinstance(self.priority, int):
             return self.priority
         return zlib.crc32(self.instance_name.encode()) % 1_000_000 + 1
 
