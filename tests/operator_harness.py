@@ -60,10 +60,9 @@ class OperatorProcess:
 
     def alive(self) -> bool:
         assert self.proc.poll() is None, self.log_path.read_text()[-3000:]
+        url = f"http://127.0.0.1:{self.liveness_port}/healthz"
         try:
-            urllib.request.urlopen(
-                f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2
-            )
+            urllib.request.urlopen(url, timeout=2)
             return True
         except OSError:
             return False

@@ -93,9 +93,8 @@ def start(container: client.V1Container, env: dict[str, str], log: Path) -> subp
 
 def http_get(port: int, path: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}{path}", timeout=2
-        ) as response:
+        url = f"http://127.0.0.1:{port}{path}"
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
