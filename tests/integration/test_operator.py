@@ -476,3 +476,110 @@ def test_idle_operator_sends_no_writes(
     if os.environ.get("HULEEDU_EXCLUSIVE_CLUSTER") == "1":
         # Only meaningful when nothing else uses the cluster (CI sets it).
         assert after - before == 0
+
+
+def test_turning_autoscaling_off_removes_the_hpa_and_restores_replicas(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    apps_v1: client.AppsV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    hpa = client.AutoscalingV2Api(apps_v1.api_client)
+    apply(
+        kubectl,
+        hes(
+            "elastic",
+            namespace,
+            type="http",
+            image="example/e:1.0",
+            replicas=2,
+            autoscaling={"minReplicas": 1, "maxReplicas": 4},
+        ),
+    )
+    wait_until(
+        lambda: exists(lambda: hpa.read_namespaced_horizontal_pod_autoscaler("elastic", namespace)),
+        timeout=60,
+    )
+    apply(kubectl, hes("elastic", namespace, type="http", image="example/e:1.0", replicas=2))
+    wait_until(
+        lambda: (
+            not exists(lambda: hpa.read_namespaced_horizontal_pod_autoscaler("elastic", namespace))
+        ),
+        timeout=60,
+        message="the HPA was not pruned",
+    )
+    wait_until(
+        lambda: apps_v1.read_namespaced_deployment("elastic", namespace).spec.replicas == 2,
+        timeout=30,
+    )
+    events = client.CoreV1Api(apps_v1.api_client).list_namespaced_event(namespace).items
+    assert any(e.reason == "Pruned" for e in events)
+
+
+def test_a_pod_that_cannot_start_degrades_its_service(
+    operator: OperatorProcess,
+    namespace: str,
+    kubectl: Callable[..., Any],
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    wait_until: Callable[..., Any],
+) -> None:
+    """A missing Secret or an unpullable image shows in the pod's container status.
+
+    kwok's fake kubelet never fails to start a container, so this test writes the status
+    a real kubelet writes for a missing Secret (the only stand-in in this module: the
+    failure cannot be produced without a real kubelet). The operator reads pods, never
+    Secrets, so this is the path a missing Secret takes in production.
+    """
+    apply(
+        kubectl,
+        hes(
+            "needs-secret", namespace, type="worker", image="example/w:1.0", kafka={"topics": ["t"]}
+        ),
+    )
+    wait_until(lambda: ready(custom_objects, namespace, "needs-secret"), timeout=90)
+    pod = core_v1.list_namespaced_pod(
+        namespace, label_selector="huleedu.io/service=needs-secret"
+    ).items[0]
+    patch = {
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "image": "example/w:1.0",
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {
+                        "waiting": {
+                            "reason": "CreateContainerConfigError",
+                            "message": 'secret "kafka-credentials" not found',
+                        }
+                    },
+                }
+            ]
+        }
+    }
+    kubectl(
+        "patch",
+        "pod",
+        pod.metadata.name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+    )
+
+    def degraded() -> dict[str, Any]:
+        cond = condition(get_hes(custom_objects, namespace, "needs-secret"), "Degraded")
+        return cond if cond.get("reason") == "CreateContainerConfigError" else {}
+
+    cond = wait_until(degraded, timeout=30, message="the pod failure was not reported")
+    assert 'secret "kafka-credentials" not found' in cond["message"]
+    assert (
+        condition(get_hes(custom_objects, namespace, "needs-secret"), "Ready")["status"] == "False"
+    )
