@@ -56,7 +56,7 @@ HULEEDU_LOG_TAG=local-cluster
 source "$SCRIPT_DIR/lib/common.sh"
 load_versions
 
-STATE_DIR="${HULEEDU_STATE_DIR:-$HULEEDU_REPO/.local}"
+STATE_DIR="$(realpath -m "${HULEEDU_STATE_DIR:-$HULEEDU_REPO/.local}")"
 CACHE_DIR="${HULEEDU_CACHE_DIR:-$HOME/.cache/huleedu}"
 BIN_CACHE="$CACHE_DIR/bin"
 SRC_CACHE="$CACHE_DIR/src"
@@ -412,6 +412,7 @@ lifecycle_lock() {
 
 cmd_up() {
     local start=$SECONDS
+    kubectl_bin >/dev/null # fail before building anything if `make setup` was not run
     build_all
     lifecycle_lock
     if is_running; then
