@@ -1,0 +1,101 @@
+"""A fleet of HuleEduService resources for the fault tests: apply with retries (the API
+server may be away on purpose), wait until Ready, and check the children by label
+against the names the renderer says must exist, no more and no fewer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from bench import workload
+from bench.kube import MANAGED_SELECTOR, Kube, Tracker, collection, hes_ready
+from kubernetes.client.exceptions import ApiException
+
+from huleedu_runtime import contract
+
+Body = dict[str, Any]
+# Every fault test runs in two sizes: reduced in `make test`, full in `make faults`.
+SIZES = [
+    pytest.param("reduced", id="reduced"),
+    pytest.param("full", id="full", marks=[pytest.mark.slow, pytest.mark.timeout(3600)]),
+]
+CHILD_KINDS = ("ConfigMap", "Deployment", "Service", "PodDisruptionBudget")
+
+
+def apply_patiently(kube: Kube, obj: Body, timeout: float = 180) -> Body:
+    """Server-side apply, retried while the control plane is (deliberately) unavailable."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return kube.apply(obj)
+        except ApiException as exc:
+            if exc.status not in (0, 429, 500, 502, 503, 504) or time.monotonic() > deadline:
+                raise
+        except Exception:  # connection refused/reset, timeouts
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
+def apply_fleet(kube: Kube, docs: list[Body], concurrency: int = 16) -> None:
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in pool.map(lambda d: apply_patiently(kube, d), docs):
+            pass
+
+
+def at_generation(generation: int) -> Callable[[Body], bool]:
+    def ready(obj: Body) -> bool:
+        return hes_ready(obj) and int(obj["metadata"].get("generation", 0)) >= generation
+
+    return ready
+
+
+def hes_tracker(kube: Kube, ns: str, generation: int = 1) -> Tracker:
+    return Tracker(kube, collection("HuleEduService", ns), at_generation(generation))
+
+
+def child_problems(kube: Kube, ns: str, docs: list[Body]) -> list[str]:
+    """Every expected child exists once, owned (as controller) by its current resource;
+    nothing else carries the operator's label. Empty when all is well."""
+    problems = []
+    expected = workload.expected_children(docs)
+    owners = {
+        item["metadata"]["name"]: item["metadata"]["uid"]
+        for item in kube.request("GET", collection("HuleEduService", ns))["items"]
+    }
+    for kind in CHILD_KINDS:
+        items = kube.request(
+            "GET", collection(kind, ns), query=[("labelSelector", MANAGED_SELECTOR)]
+        )["items"]
+        names = [i["metadata"]["name"] for i in items]
+        want = expected.get(kind, set())
+        if missing := sorted(want - set(names)):
+            problems.append(f"{kind}: missing {missing[:10]} ({len(missing)})")
+        if orphans := sorted(set(names) - want):
+            problems.append(f"{kind}: not wanted {orphans[:10]} ({len(orphans)})")
+        if len(names) != len(set(names)):
+            problems.append(f"{kind}: duplicate names")
+        for item in items:
+            refs = [r for r in item["metadata"].get("ownerReferences") or [] if r.get("controller")]
+            owner = item["metadata"]["labels"].get(contract.LABEL_SERVICE, "")
+            if [r["uid"] for r in refs] != [owners.get(owner)]:
+                problems.append(f"{kind}/{item['metadata']['name']}: controller refs {refs}")
+    return problems
+
+
+def images(kube: Kube, ns: str) -> dict[str, str]:
+    items = kube.request(
+        "GET", collection("Deployment", ns), query=[("labelSelector", MANAGED_SELECTOR)]
+    )["items"]
+    return {
+        i["metadata"]["name"]: i["spec"]["template"]["spec"]["containers"][0]["image"]
+        for i in items
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
