@@ -16,6 +16,9 @@ FROM python:3.11-slim AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 PORT=8001 METRICS_PORT=9090
 COPY --from=build /wheels /wheels
+# DL3013 (pin pip versions): --no-index installs only the wheels built above, so the
+# versions are whatever the build stage resolved; pinning here would repeat them.
+# hadolint ignore=DL3013
 RUN pip install --no-index --find-links=/wheels 'huleedu-operator[runtime]' \
     && rm -rf /wheels \
     && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin huleedu
@@ -34,6 +37,8 @@ FROM python:3.11-slim AS operator
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=build /wheels /wheels
+# DL3013: as in the runtime stage, only the build stage's wheels are installed.
+# hadolint ignore=DL3013
 RUN pip install --no-index --find-links=/wheels 'huleedu-operator[operator]' \
     && rm -rf /wheels \
     && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin huleedu

@@ -8,7 +8,14 @@
 # The jars are cached under ~/.cache/huleedu/kafka-<version>/libs, keyed by the
 # pins in scripts/versions.env, so only the first start downloads anything.
 #
-# usage: scripts/kafka-local.sh start|stop|status|env
+# usage: scripts/kafka-local.sh start|stop|restart|status|env
+#
+#   start    format a fresh data dir and start the broker (no-op when running)
+#   stop     stop the broker and delete its state
+#   restart  stop the broker if it runs (SIGTERM: a controlled shutdown) and start
+#            it again on the same data dir: topics, messages and committed offsets
+#            survive. For fault tests ("the broker went away"); it prints how long
+#            the broker was unreachable. Also brings back a broker that died.
 #
 #   KAFKA_PORT             client listener port (default 19092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT + 1)
@@ -193,13 +200,33 @@ cmd_start() {
     "${JAVA_ARGS[@]}" >"${STATE_DIR}/format.log" 2>&1 ||
         die "formatting the storage failed:$(printf '\n')$(tail -n 20 "${STATE_DIR}/format.log")"
 
+    launch
+    local t1
+    t1="$(now_ms)"
+    log "started on 127.0.0.1:${KAFKA_PORT} (pid $(cat "${PID_FILE}")) in $(secs $((t1 - t0)))s" \
+        "(jars $(secs $((t_jars - t0)))s, broker $(secs $((t1 - t_jars)))s)"
+    log "run: source <(scripts/kafka-local.sh env)"
+}
+
+starts_logged() {
+    local n
+    n="$(grep -c "Kafka Server started" "${LOG_FILE}" 2>/dev/null)" || true
+    echo "${n:-0}"
+}
+
+# launch: run the broker on the existing config and data dir; wait until it serves.
+launch() {
+    # A restart appends to the earlier log (it is what explains a fault test), so
+    # "started" means one more "Kafka Server started" line than before.
+    local started_before
+    started_before="$(starts_logged)"
     # setsid: the broker must not die with the shell that started it (make, CI).
     java_args kafka.Kafka "${STATE_DIR}/server.properties"
-    setsid "${JAVA_ARGS[@]}" >"${LOG_FILE}" 2>&1 </dev/null &
+    setsid "${JAVA_ARGS[@]}" >>"${LOG_FILE}" 2>&1 </dev/null &
     echo $! >"${PID_FILE}"
 
     local deadline=$((SECONDS + START_TIMEOUT))
-    until grep -q "Kafka Server started" "${LOG_FILE}" 2>/dev/null && port_open "${KAFKA_PORT}"; do
+    until (($(starts_logged) > started_before)) && port_open "${KAFKA_PORT}"; do
         if ! is_running; then
             log "the broker exited during start-up; last lines of ${LOG_FILE}:"
             tail -n 40 "${LOG_FILE}" >&2 || true
@@ -214,32 +241,55 @@ cmd_start() {
         fi
         sleep 0.2
     done
-    local t1
-    t1="$(now_ms)"
-    log "started on 127.0.0.1:${KAFKA_PORT} (pid $(cat "${PID_FILE}")) in $(secs $((t1 - t0)))s" \
-        "(jars $(secs $((t_jars - t0)))s, broker $(secs $((t1 - t_jars)))s)"
-    log "run: source <(scripts/kafka-local.sh env)"
+}
+
+# terminate: SIGTERM the broker and wait for it to exit (SIGKILL after STOP_TIMEOUT).
+terminate() {
+    local pid
+    pid="$(cat "${PID_FILE}")"
+    log "stopping pid ${pid}"
+    kill -TERM "${pid}" 2>/dev/null || true
+    local deadline=$((SECONDS + STOP_TIMEOUT))
+    while kill -0 "${pid}" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            log "pid ${pid} ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
+            kill -KILL "${pid}" 2>/dev/null || true
+            break
+        fi
+        sleep 0.2
+    done
 }
 
 cmd_stop() {
     if is_running; then
-        local pid
-        pid="$(cat "${PID_FILE}")"
-        log "stopping pid ${pid}"
-        kill -TERM "${pid}" 2>/dev/null || true
-        local deadline=$((SECONDS + STOP_TIMEOUT))
-        while kill -0 "${pid}" 2>/dev/null; do
-            if ((SECONDS >= deadline)); then
-                log "pid ${pid} ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL"
-                kill -KILL "${pid}" 2>/dev/null || true
-                break
-            fi
-            sleep 0.2
-        done
+        terminate
     else
         log "not running"
     fi
     rm -rf "${STATE_DIR}"
+}
+
+cmd_restart() {
+    [[ -f "${STATE_DIR}/server.properties" ]] ||
+        die "no broker state under ${STATE_DIR} to restart from; use start"
+    fetch_jars
+    local t0
+    t0="$(now_ms)"
+    if is_running; then
+        terminate
+    fi
+    rm -f "${PID_FILE}"
+    if port_open "${KAFKA_PORT}"; then
+        die "127.0.0.1:${KAFKA_PORT} is taken by another process"
+    fi
+    local t_down
+    t_down="$(now_ms)"
+    launch
+    local t1
+    t1="$(now_ms)"
+    log "restarted on 127.0.0.1:${KAFKA_PORT} (pid $(cat "${PID_FILE}")):" \
+        "unreachable for $(secs $((t1 - t0)))s (stop $(secs $((t_down - t0)))s," \
+        "start $(secs $((t1 - t_down)))s)"
 }
 
 cmd_status() {
@@ -263,10 +313,11 @@ cmd_env() {
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
+restart) cmd_restart ;;
 status) cmd_status ;;
 env) cmd_env ;;
 *)
-    echo "usage: $0 start|stop|status|env" >&2
+    echo "usage: $0 start|stop|restart|status|env" >&2
     exit 2
     ;;
 esac

@@ -1,9 +1,12 @@
-"""``huleedu-runtime``: how the base image starts a service, and the scaffolder.
+"""``huleedu-runtime`` and ``huleedu-service``: how the base image starts a service.
 
 ``serve-http`` and ``run-worker`` are what a pod's command runs; the operator
 renders ``[huleedu-runtime, serve-http, <module:attr>]`` (or the image's own
-command). Exit codes follow the contract: 0 after a clean SIGTERM drain, 1 when
-start-up fails or the consumer task dies, 2 for usage errors.
+command). ``huleedu-service http|worker MODULE:attr`` is the same two commands
+under the names the HuleEdu design uses: both groups hold the very same click
+command objects, so the two spellings cannot drift apart. Exit codes follow the
+contract: 0 after a clean SIGTERM drain, 1 when start-up fails or the consumer
+task dies, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -57,7 +60,12 @@ def main() -> None:
     """Run HuleEdu services and scaffold new ones."""
 
 
-@main.command("serve-http")
+@click.group(name="huleedu-service")
+def service_main() -> None:
+    """Run a HuleEdu service: ``http MODULE:app`` or ``worker MODULE:processor``."""
+
+
+@click.command("serve-http")
 @click.argument("app_import_path")
 @click.option("--app-dir", default=".", show_default=True, help=APP_DIR_HELP)
 def serve_http(app_import_path: str, app_dir: str) -> None:
@@ -88,7 +96,7 @@ def serve_http(app_import_path: str, app_dir: str) -> None:
     )
 
 
-@main.command("run-worker")
+@click.command("run-worker")
 @click.argument("processor_import_path")
 @click.option("--app-dir", default=".", show_default=True, help=APP_DIR_HELP)
 def run_worker(processor_import_path: str, app_dir: str) -> None:
@@ -110,6 +118,12 @@ def run_worker(processor_import_path: str, app_dir: str) -> None:
         log_format=settings.log_format,
     )
     sys.exit(asyncio.run(WorkerService(processor, settings).run()))
+
+
+main.add_command(serve_http)
+main.add_command(run_worker)
+service_main.add_command(serve_http, name="http")
+service_main.add_command(run_worker, name="worker")
 
 
 @main.command("new")

@@ -98,6 +98,35 @@ async def read_all(servers: str, topic: str, *, expected: int, within: float = 6
     return records
 
 
+async def read_to_end(servers: str, topic: str) -> list[Any]:
+    """Every record of ``topic`` up to its current end offsets (groupless)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for p in described["partitions"])
+    assert partitions, f"topic {topic} does not exist: {described}"
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=servers, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        async with asyncio.timeout(60):
+            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+                for recs in (await consumer.getmany(timeout_ms=500)).values():
+                    records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()
+
+
 async def committed_total(servers: str, group: str, topic: str, partitions: int = 3) -> int:
     """Sum of the group's committed offsets over the topic's partitions."""
     consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=group, enable_auto_commit=False)

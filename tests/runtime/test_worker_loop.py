@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from aiokafka.structs import TopicPartition
@@ -158,3 +159,34 @@ async def test_a_message_failing_every_retry_is_dead_lettered_after_the_last_att
     tp = TopicPartition(topic, 0)
     assert tp.topic == topic
     assert await committed_total(kafka, group, topic, partitions=1) == 2
+
+
+async def test_the_loop_consumes_10000_messages_and_commits_every_offset_exactly_once(
+    kafka: str,
+) -> None:
+    topic, group = unique("rt.loop.10k"), unique("rt.loop.10k.group")
+    total = 10_000
+    await create_topic(kafka, topic, partitions=3)
+    await produce(kafka, topic, [b"%d" % i for i in range(total)])
+    seen: list[tuple[int, int]] = []
+
+    async def handler(message: Any, _: Publisher) -> None:
+        seen.append((message.partition, message.offset))
+
+    processor = KafkaEventProcessor(settings_for(kafka, topic, group), handler)
+    started = time.perf_counter()
+    task = asyncio.create_task(processor.start_processing())
+    try:
+        async with asyncio.timeout(120):
+            while await committed_total(kafka, group, topic) < total:
+                assert not task.done(), task
+                await asyncio.sleep(0.1)
+        elapsed = time.perf_counter() - started
+    finally:
+        await processor.stop_processing()
+        await asyncio.wait_for(task, 30)
+
+    print(f"10,000 messages handled and committed in {elapsed:.2f}s ({total / elapsed:.0f}/s)")
+    assert len(seen) == total, "every message is handled once when nothing fails"
+    assert len(set(seen)) == total
+    assert await committed_total(kafka, group, topic) == total

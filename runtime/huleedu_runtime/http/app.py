@@ -14,15 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dishka import AsyncContainer, Provider, Scope, make_async_container
-from quart import Blueprint, Quart, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from quart import Blueprint, Quart
 
 from huleedu_runtime.config import ServiceSettings
-from huleedu_runtime.http.correlation import install_correlation_id
 from huleedu_runtime.http.di import QuartProvider, setup_dishka
 from huleedu_runtime.http.errors import install_error_handlers
 from huleedu_runtime.http.health import ReadinessCheck, ReadinessChecks, health_blueprint
-from huleedu_runtime.http.metrics import install_metrics
+from huleedu_runtime.http.request_hooks import install_request_hooks
 from huleedu_runtime.logging import configure_logging
 
 EXTENSION_KEY = "huleedu_runtime"
@@ -74,9 +72,7 @@ def setup_service(
         )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body_bytes
 
-    install_correlation_id(app)
-    install_metrics(app)
-    _install_body_limit(app, settings.max_request_body_bytes)
+    install_request_hooks(app, max_body_bytes=settings.max_request_body_bytes)
     install_error_handlers(app, settings.service_name)
 
     container = make_async_container(settings_provider(settings), QuartProvider(), *providers)
@@ -118,16 +114,3 @@ def create_app(
         readiness_checks=readiness_checks,
     )
     return app
-
-
-def _install_body_limit(app: Quart, limit: int) -> None:
-    # Quart enforces MAX_CONTENT_LENGTH while reading the body; rejecting on the
-    # declared length first spares reading (and buffering) what will be refused.
-    async def reject_oversized() -> None:
-        length = request.content_length
-        if length is not None and length > limit:
-            raise RequestEntityTooLarge(
-                f"request body of {length} bytes exceeds the limit of {limit} bytes"
-            )
-
-    app.before_request(reject_oversized)

@@ -4,6 +4,7 @@ The id is bound into structlog's contextvars so every log line of the request
 carries it, stored on ``g`` so error bodies can quote it, and returned in the
 response header so a caller can quote it back in a bug report. An incoming id
 is only trusted if it is short and plain: it is written into logs verbatim.
+:mod:`huleedu_runtime.http.request_hooks` calls these once per request.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import uuid
 
 import structlog
-from quart import Quart, Response, g, request
+from quart import Response, g, request
 
 from huleedu_runtime.contract import CORRELATION_ID_HEADER
 
@@ -25,24 +26,17 @@ def current_correlation_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _incoming_or_new() -> str:
-    incoming = request.headers.get(CORRELATION_ID_HEADER, "")
-    return incoming if _SAFE_ID.match(incoming) else str(uuid.uuid4())
+def bind_correlation_id() -> str:
+    """Adopt the caller's id (if safe) or make one; store it on ``g`` and in the logs."""
+    incoming = request.headers.get(CORRELATION_ID_HEADER)
+    correlation_id = incoming if incoming and _SAFE_ID.match(incoming) else str(uuid.uuid4())
+    g.correlation_id = correlation_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+    return correlation_id
 
 
-def install_correlation_id(app: Quart) -> None:
-    async def bind() -> None:
-        correlation_id = _incoming_or_new()
-        g.correlation_id = correlation_id
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
-
-    async def echo(response: Response) -> Response:
-        correlation_id = current_correlation_id()
-        if correlation_id:
-            response.headers[CORRELATION_ID_HEADER] = correlation_id
-        return response
-
-    # Runs before every other hook so that even a rejected request gets an id.
-    app.before_request_funcs.setdefault(None, []).insert(0, bind)
-    app.after_request(echo)
+def echo_correlation_id(response: Response) -> None:
+    correlation_id = current_correlation_id()
+    if correlation_id:
+        response.headers[CORRELATION_ID_HEADER] = correlation_id

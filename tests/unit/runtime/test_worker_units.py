@@ -51,3 +51,24 @@ def test_a_worker_without_topics_is_refused_with_the_env_name() -> None:
 
     with pytest.raises(ValueError, match="KAFKA_TOPICS"):
         KafkaEventProcessor(ServiceSettings(kafka_topics=[], _env_file=None), handler)
+
+
+def test_the_lock_free_histogram_exposes_a_standard_prometheus_histogram() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from huleedu_runtime.worker.metrics import LoopHistogram
+
+    registry = CollectorRegistry()
+    histogram = LoopHistogram("t_seconds", "test", ["topic"], [0.1, 1.0], registry=registry)
+    for value in (0.05, 0.1, 0.5, 2.0):
+        histogram.labels("a").observe(value)
+
+    (family,) = text_string_to_metric_families(generate_latest(registry).decode())
+    samples = {(s.name, s.labels.get("le")): s.value for s in family.samples}
+    assert family.type == "histogram"
+    assert samples[("t_seconds_bucket", "0.1")] == 2  # le is inclusive
+    assert samples[("t_seconds_bucket", "1.0")] == 3
+    assert samples[("t_seconds_bucket", "+Inf")] == 4
+    assert samples[("t_seconds_count", None)] == 4
+    assert samples[("t_seconds_sum", None)] == pytest.approx(2.65)
