@@ -286,6 +286,28 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "spec.settings",
         "keys must be environment variable names",
     ),
+    InvalidCase(
+        "settings-override-the-port",
+        "rule",
+        http(settings={"PORT": "9000"}),
+        "spec.settings",
+        "a key is reserved",
+    ),
+    InvalidCase(
+        "env-overrides-the-topics",
+        "rule",
+        worker(env=[{"name": "KAFKA_TOPICS", "value": "other"}]),
+        "spec.env",
+        "a name is reserved",
+    ),
+    InvalidCase(
+        "metadata-name-not-a-dns-label",
+        "rule",
+        http(),
+        "metadata.name",
+        "must be a DNS label",
+        metadata={"name": "content.service"},
+    ),
     # --- one field: type, enum, bound, pattern -----------------------------------------
     InvalidCase(
         "type-unknown",

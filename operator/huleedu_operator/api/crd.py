@@ -112,6 +112,13 @@ def custom_resource_definition() -> dict[str, Any]:
         "with its Service, Kafka consumer settings, metrics scraping, disruption budget "
         "and autoscaler.",
         "required": ["spec"],
+        "x-kubernetes-validations": [
+            {
+                "rule": f"self.metadata.name.matches('{v1alpha1.DNS_LABEL}')",
+                "message": v1alpha1.NAME_MESSAGE,
+                "fieldPath": ".metadata.name",
+            }
+        ],
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},

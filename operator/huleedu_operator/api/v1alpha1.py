@@ -41,6 +41,11 @@ CATEGORIES = ("huleedu",)
 ServiceType = Literal["http", "worker"]
 
 _NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+NAME_MESSAGE = (
+    "metadata.name: must be a DNS label (lowercase letters, digits and '-', starting "
+    "with a letter), because it names the Service and the other children; rename it"
+)
 _ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 _TOPIC_PATTERN = r"^[a-zA-Z0-9._-]+$"
@@ -48,6 +53,24 @@ _TOPIC_PATTERN = r"^[a-zA-Z0-9._-]+$"
 # CEL spellings of HuleEduServiceSpec.http_port() / metrics_port(), for rules that need
 # the effective ports (defaults are applied by the renderer, not the schema).
 _CEL_HTTP_PORT = f"(has(self.port) ? self.port : {contract.DEFAULT_HTTP_PORT})"
+# Variables the operator derives from spec fields: setting them by hand would silently
+# break the agreement between probes, Service, grace period and consumer settings.
+RESERVED_ENV: dict[str, str] = {
+    contract.Env.SERVICE_NAME: "metadata.name",
+    contract.Env.PORT: "spec.port",
+    contract.Env.METRICS_PORT: "spec.metrics.port",
+    contract.Env.METRICS_PATH: "spec.metrics.path",
+    contract.Env.SHUTDOWN_TIMEOUT_SECONDS: "spec.shutdownGracePeriodSeconds",
+    contract.Env.KAFKA_BOOTSTRAP_SERVERS: "spec.kafka.bootstrapServers",
+    contract.Env.KAFKA_CONSUMER_GROUP: "spec.kafka.consumerGroup",
+    contract.Env.KAFKA_TOPICS: "spec.kafka.topics",
+}
+_CEL_RESERVED = "[" + ", ".join(f"'{n}'" for n in RESERVED_ENV) + "]"
+_RESERVED_HINT = (
+    "the operator sets it from its spec field ("
+    + ", ".join(f"{k} from {v}" for k, v in RESERVED_ENV.items())
+    + "); set the spec field instead"
+)
 _CEL_METRICS_PORT = (
     "(has(self.metrics) && has(self.metrics.port) ? self.metrics.port : "
     f"(self.type == 'http' ? {_CEL_HTTP_PORT} : {contract.DEFAULT_METRICS_PORT}))"
@@ -513,6 +536,18 @@ class HuleEduServiceSpec(ApiModel):
             check=lambda m: m.pdb_allows_eviction(),
         ),
         Rule(
+            cel=f"!has(self.settings) || !self.settings.exists(k, k in {_CEL_RESERVED})",
+            message=f"spec.settings: a key is reserved: {_RESERVED_HINT}",
+            field_path=".settings",
+            check=lambda m: not set(m.settings or {}) & set(RESERVED_ENV),
+        ),
+        Rule(
+            cel=f"!has(self.env) || !self.env.exists(e, e.name in {_CEL_RESERVED})",
+            message=f"spec.env: a name is reserved: {_RESERVED_HINT}",
+            field_path=".env",
+            check=lambda m: not {e.name for e in m.env or []} & set(RESERVED_ENV),
+        ),
+        Rule(
             cel="self.shutdownGracePeriodSeconds >= 1",
             message="spec.shutdownGracePeriodSeconds: must be at least 1",
             field_path=".shutdownGracePeriodSeconds",
@@ -616,7 +651,8 @@ class HuleEduServiceSpec(ApiModel):
     autoscaling: AutoscalingSpec | None = Field(default=None, description="Autoscaling.")
     disruption_budget: DisruptionBudgetSpec | None = Field(
         default=None,
-        description="PodDisruptionBudget. Default: maxUnavailable 1 when replicas > 1.",
+        description="PodDisruptionBudget. Default: one with maxUnavailable 1, which never "
+        "blocks draining a single replica.",
     )
     shutdown_grace_period_seconds: int = Field(
         default=contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
@@ -734,6 +770,8 @@ class HuleEduService(BaseModel):
             raise ValueError("metadata.name: required; name the service")
         if len(name) > 63:
             raise ValueError("metadata.name: may not be more than 63 characters; shorten it")
+        if not re.match(DNS_LABEL, name):
+            raise ValueError(NAME_MESSAGE)
         return value
 
     @property

@@ -180,8 +180,12 @@ class Reconciler:
         outcome.problems.extend(await self._missing_references(resource))
 
         desired = [with_hash(c) for c in rendered.children]
+        # No status yet: no reconcile of this resource ever finished (children are
+        # applied before status is written), so there is nothing a read could show to be
+        # up to date already; at worst a reconcile killed half-way repeats an apply.
+        reconciled_before = bool(body.get("status"))
         for child in desired:
-            await self._apply(key, child, outcome)
+            await self._apply(key, child, outcome, reconciled_before)
         await self._prune(key, body, {(c["kind"], c["metadata"]["name"]) for c in desired}, outcome)
 
         outcome.problems.extend(pod_problems(self.index.pods(key)))
@@ -224,10 +228,12 @@ class Reconciler:
                 )
         return problems
 
-    async def _apply(self, key: OwnerKey, child: dict[str, Any], outcome: Outcome) -> None:
+    async def _apply(
+        self, key: OwnerKey, child: dict[str, Any], outcome: Outcome, reconciled_before: bool
+    ) -> None:
         kind, name = child["kind"], child["metadata"]["name"]
         live = self.index.get(key, kind, name)
-        if live is None:
+        if live is None and reconciled_before:
             # Not seen by the watch (yet): right after start the parent's events can
             # arrive before the children's initial listing. A read is cheaper than a
             # needless write, and it is what makes a restart write-free.
