@@ -17,6 +17,7 @@ timed runs: sampling slows the process it samples).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -40,9 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-floor", action="store_true", help="skip the floor runs")
     parser.add_argument("--profile", action="store_true", help="py-spy the largest N")
     parser.add_argument("--profile-only", action="store_true")
+    parser.add_argument(
+        "--operator-module", help="profile a variant, e.g. bench.experiments.no_diffbase"
+    )
     parser.add_argument("--own-cluster", action="store_true", help="private control plane")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", help="results file stem (default: full or quick)")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep earlier rows of other sizes in the results"
+    )
     args = parser.parse_args(argv)
 
     sizes = args.sizes or ([50, 100] if args.quick else [100, 500, 1000])
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     kube = Kube()
     kube.ensure_crd()
     kube.ensure_pod_capacity(max(sizes) + samples)
+    kube.ensure_service_capacity(max(sizes) + samples)
     results: dict[str, Any] = {
         "mode": stem,
         "environment": (
@@ -71,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": sizes,
         "convergence": [],
     }
+    earlier = args.out / f"{stem}.json"
+    if args.merge and earlier.exists():
+        kept = json.loads(earlier.read_text()).get("convergence", [])
+        results["convergence"] = [r for r in kept if r["operator"]["n"] not in sizes]
     if not args.profile_only:
         for n in sizes:
             latency = samples if n == max(sizes) else 0
@@ -85,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"{op.seconds / floor.seconds:.2f}"
                 )
             results["convergence"].append(row)
+            results["convergence"].sort(key=lambda r: r["operator"]["n"])
             report.write(results, args.out, stem)
     if args.profile or args.profile_only:
-        results["profile"] = profile.run(kube, max(sizes), args.out, stem, log)
+        results["profile"] = profile.run(
+            kube, max(sizes), args.out, stem, log, args.operator_module
+        )
     for path in report.write(results, args.out, stem):
         log(f"wrote {path}")
     return 0

@@ -186,6 +186,20 @@ class Kube:
             "application/apply-patch+yaml",
         )
 
+    def ensure_service_capacity(self, services: int) -> None:
+        """The local control plane's service range is a /24 (254 ClusterIPs); 1000 mixed
+        resources need 500. A second ServiceCIDR (GA since 1.33) extends it live."""
+        cidrs = self.request("GET", "/apis/networking.k8s.io/v1/servicecidrs")["items"]
+        size = 0
+        for cidr in cidrs:
+            for block in cidr["spec"].get("cidrs", []):
+                if ":" not in block:
+                    size += 2 ** (32 - int(block.split("/")[1])) - 2
+        if size < services + 100 and not any(
+            c["metadata"]["name"] == "huleedu-bench" for c in cidrs
+        ):
+            self.request("POST", "/apis/networking.k8s.io/v1/servicecidrs", bench_service_cidr())
+
     def ensure_pod_capacity(self, pods: int) -> None:
         """The local control plane has one kwok node with room for 250 pods; a run of
         1000 resources needs more. Adds fake kwok nodes (kwok manages every node)."""
@@ -199,6 +213,15 @@ class Kube:
                 continue
             self.request("POST", "/api/v1/nodes", bench_node(name))
             capacity += 500
+
+
+def bench_service_cidr() -> Body:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {"name": "huleedu-bench", "labels": {BENCH_LABEL: "true"}},
+        "spec": {"cidrs": ["10.96.0.0/16"]},
+    }
 
 
 def bench_node(name: str) -> Body:

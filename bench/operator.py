@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.kube import kubeconfig_path
+from bench.kube import REPO, kubeconfig_path
 from bench.workload import BOOTSTRAP
 
 WRITE_VERBS = ("PATCH", "POST", "PUT", "DELETE")
@@ -30,8 +30,11 @@ class OperatorProcess:
         namespaces: list[str],
         log_path: Path,
         env: dict[str, str] | None = None,
+        module: str | None = None,
     ) -> None:
         self.namespaces = namespaces
+        # ``-m <module>`` for a variant (bench/experiments); default: the real CLI.
+        self.command = ["-m", module] if module else ["-m", "huleedu_operator.cli", "run"]
         self.log_path = log_path
         self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -52,7 +55,8 @@ class OperatorProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "huleedu_operator.cli", "run"],
+                [sys.executable, *self.command],
+                cwd=REPO,  # so a bench.experiments variant imports
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -32,10 +32,12 @@ def py_spy() -> str:
     return found
 
 
-def run(kube: Kube, n: int, out: Path, stem: str, log: Any = print) -> dict[str, Any]:
+def run(
+    kube: Kube, n: int, out: Path, stem: str, log: Any = print, module: str | None = None
+) -> dict[str, Any]:
     ns = kube.create_namespace(f"bench-prof-{n}-{uuid.uuid4().hex[:5]}")
     raw = out / f"{stem}-profile-{n}.txt"
-    operator = OperatorProcess([ns], out / "logs" / f"operator-profile-{n}.log")
+    operator = OperatorProcess([ns], out / "logs" / f"operator-profile-{n}.log", module=module)
     try:
         operator.start()
         spy = subprocess.Popen(
@@ -71,7 +73,13 @@ def run(kube: Kube, n: int, out: Path, stem: str, log: Any = print) -> dict[str,
     finally:
         operator.stop()
         kube.delete_namespaces([ns])
-    return {"n": n, "seconds_under_profiler": seconds, "raw": str(raw), **summarise(raw)}
+    return {
+        "n": n,
+        "operator": module or "huleedu_operator.cli run",
+        "seconds_under_profiler": seconds,
+        "raw": str(raw),
+        **summarise(raw),
+    }
 
 
 def summarise(raw: Path, top: int = 25) -> dict[str, Any]:

@@ -78,7 +78,9 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("profile"):
         prof = results["profile"]
         lines += [
-            f"## Profile (py-spy, {prof['samples']} samples of the operator during N={prof['n']})",
+            f"## Profile (py-spy --gil at 100 Hz: {prof['samples']} samples, i.e. "
+            f"~{prof['samples'] / 100:.0f} s holding the GIL, of `{prof.get('operator', 'run')}` "
+            f"converging N={prof['n']} in {prof['seconds_under_profiler']:.0f} s)",
             "",
             "| function | inclusive % | self % |",
             "|---|---:|---:|",
