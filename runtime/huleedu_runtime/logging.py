@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -68,8 +69,13 @@ def configure_logging(
     service_version: str = "0.0.0",
     level: str = "INFO",
     log_format: str = "json",
+    extra_processors: Sequence[Processor] = (),
 ) -> None:
-    """Configure structlog and the stdlib root logger; safe to call again."""
+    """Configure structlog and the stdlib root logger; safe to call again.
+
+    ``extra_processors`` run after the shared ones, for structlog's own and stdlib
+    records alike (the operator adds one that lifts kopf's object reference).
+    """
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -78,6 +84,7 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_service(service_name, service_version),
+        *extra_processors,
     ]
     renderer: Processor
     if log_format == "console":

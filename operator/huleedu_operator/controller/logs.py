@@ -1,17 +1,19 @@
 """structlog JSON logging for the operator, kopf's own records included.
 
-kopf logs per-object messages through a LoggerAdapter whose ``extra`` carries
-``k8s_ref``; :func:`_kopf_object` lifts its namespace/name into the JSON record.
+The set-up is the runtime's (:func:`huleedu_runtime.logging.configure_logging`), so the
+operator and the services it deploys log in one format. kopf logs per-object messages
+through a LoggerAdapter whose ``extra`` carries ``k8s_ref``; :func:`_kopf_object` lifts
+its namespace/name into the JSON record.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import MutableMapping
+from importlib.metadata import version
 from typing import Any
 
-import structlog
+from huleedu_runtime.logging import configure_logging as configure_runtime_logging
 
 
 def _kopf_object(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -24,36 +26,13 @@ def _kopf_object(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+    configure_runtime_logging(
+        service_name="huleedu-operator",
+        service_version=version("huleedu-operator"),
+        level=level,
+        log_format=fmt,
+        extra_processors=[_kopf_object],
     )
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _kopf_object],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
     # The kubernetes client logs every request body at DEBUG; never let that through.
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)

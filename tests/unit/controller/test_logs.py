@@ -23,7 +23,7 @@ def test_kopf_object_records_become_json_with_namespace_and_name(
             {"k8s_ref": {"namespace": "huleedu", "name": "content-service"}},
         )
         adapter.warning("Handler failed")
-        record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     finally:
         logging.getLogger().handlers.clear()
     assert record["event"] == "Handler failed"
