@@ -35,18 +35,30 @@ class ChildIndex:
         self._children: dict[OwnerKey, dict[ChildKey, dict[str, Any]]] = defaultdict(dict)
         self._pods: dict[OwnerKey, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._endpoints: dict[OwnerKey, dict[str, int]] = defaultdict(dict)
+        # Children the watch reported deleted (and not seen since): the reconciler need
+        # not read them back before restoring them.
+        self._deleted: dict[OwnerKey, set[ChildKey]] = defaultdict(set)
 
     def put(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
         owner = owner_of(body)
         if owner is not None:
-            self._children[owner][(kind, body["metadata"]["name"])] = _trim(body)
+            child = (kind, body["metadata"]["name"])
+            self._children[owner][child] = _trim(body)
+            if owner in self._deleted:
+                self._deleted[owner].discard(child)
         return owner
 
     def remove(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
         owner = owner_of(body)
         if owner is not None:
-            self._children[owner].pop((kind, body["metadata"]["name"]), None)
+            child = (kind, body["metadata"]["name"])
+            self._children[owner].pop(child, None)
+            self._deleted[owner].add(child)
         return owner
+
+    def deleted(self, owner: OwnerKey, kind: str, name: str) -> bool:
+        """The watch saw this child deleted and has not seen it since."""
+        return (kind, name) in self._deleted.get(owner, ())
 
     def children(self, owner: OwnerKey) -> dict[ChildKey, dict[str, Any]]:
         return dict(self._children.get(owner, {}))
@@ -100,6 +112,7 @@ class ChildIndex:
         self._children.pop(owner, None)
         self._pods.pop(owner, None)
         self._endpoints.pop(owner, None)
+        self._deleted.pop(owner, None)
 
     def size(self) -> int:
         return sum(len(c) for c in self._children.values())

@@ -233,10 +233,11 @@ class Reconciler:
     ) -> None:
         kind, name = child["kind"], child["metadata"]["name"]
         live = self.index.get(key, kind, name)
-        if live is None and reconciled_before:
+        if live is None and reconciled_before and not self.index.deleted(key, kind, name):
             # Not seen by the watch (yet): right after start the parent's events can
             # arrive before the children's initial listing. A read is cheaper than a
-            # needless write, and it is what makes a restart write-free.
+            # needless write, and it is what makes a restart write-free. (A child the
+            # watch saw deleted is known to be gone: restoring it needs no read.)
             try:
                 live = await self.kube.get(BY_KIND[kind].path(key[0], name))
             except ApiException as exc:
