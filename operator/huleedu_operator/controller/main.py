@@ -111,6 +111,7 @@ class Operator:
         kube = Kube.connect(self.settings.workers)
         self.queue = WorkQueue()
         self.reconciler = Reconciler(kube, self.index, self.settings)
+        self.reconciler.requeue_after = self.queue.add_after
         # Seed capabilities before the first reconcile so resources are not rendered
         # once without a ServiceMonitor and again with one.
         names = await kube.list_crd_names()
@@ -169,6 +170,7 @@ class Operator:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         if event.get("type") == "DELETED":
             self.reconciler.resources.pop(key, None)
+            self.reconciler.pacer.forget(key)
             self.index.forget(key)
         else:
             previous = self.reconciler.resources.get(key)

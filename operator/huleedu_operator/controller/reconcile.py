@@ -20,6 +20,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,9 +34,11 @@ from huleedu_operator.controller import metrics
 from huleedu_operator.controller.client import Kube, conflict_fields, conflict_managers
 from huleedu_operator.controller.index import ChildIndex, OwnerKey
 from huleedu_operator.controller.kinds import BY_KIND
+from huleedu_operator.controller.pacing import StatusPacer
 from huleedu_operator.controller.settings import OperatorSettings
 from huleedu_operator.controller.status import (
     DEGRADED,
+    READY,
     Observation,
     Problem,
     compute_status,
@@ -119,6 +122,13 @@ class Reconciler:
         self.settings = settings
         self.resources: dict[OwnerKey, dict[str, Any]] = {}
         self.capabilities: frozenset[Capability] = frozenset()
+        self.pacer = StatusPacer(
+            settings.status_interval_seconds,
+            progress_interval=settings.status_interval_seconds * 2.5,
+            first_wait=settings.status_interval_seconds * 5,
+        )
+        # Set by the operator: re-queue a key after a delay (a deferred status write).
+        self.requeue_after: Callable[[OwnerKey, float], None] | None = None
 
     # --- the reconcile -----------------------------------------------------------
 
@@ -332,6 +342,25 @@ class Reconciler:
         new = compute_status(observation, old, now_rfc3339())
         if not status_changed(new, old):
             return
+        old_degraded = _condition(old, DEGRADED)
+        new_degraded = _condition(new, DEGRADED)
+        urgent = new_degraded.get("status") == "True" and (
+            old_degraded.get("message") != new_degraded.get("message")
+        )
+        clock = time.monotonic()
+        old_states = {c.get("type"): c.get("status") for c in old.get("conditions", [])}
+        new_states = {c["type"]: c["status"] for c in new["conditions"]}
+        wait = self.pacer.delay(
+            key,
+            clock,
+            first=not old,
+            urgent=urgent,
+            ready=new_states.get(READY) == "True",
+            transition=old_states != new_states,
+        )
+        if wait > 0 and self.requeue_after is not None:
+            self.requeue_after(key, wait)
+            return
         patch = {**{k: None for k in old if k not in new}, **new}
         try:
             await self.kube.patch_status(key[0], key[1], patch)
@@ -340,11 +369,8 @@ class Reconciler:
                 return
             raise RetryableError(f"status: {exc.status}") from exc
         body["status"] = new  # so a re-queue before the watch event sees it
-        old_degraded = _condition(old, DEGRADED)
-        new_degraded = _condition(new, DEGRADED)
-        if new_degraded.get("status") == "True" and (
-            old_degraded.get("message") != new_degraded.get("message")
-        ):
+        self.pacer.wrote(key, clock)
+        if urgent:
             await self._event(body, "Warning", new_degraded["reason"], new_degraded["message"])
 
     async def _post_events(self, body: dict[str, Any], outcome: Outcome) -> None:

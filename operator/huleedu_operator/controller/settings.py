@@ -50,6 +50,14 @@ class OperatorSettings(BaseSettings):
         description="Seconds a silent peer counts as alive: the takeover time after the "
         "active replica dies without saying goodbye (kill -9, node loss).",
     )
+    status_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Pacing of status writes per resource: a condition change waits at "
+        "most this long after the previous write, replica-count progress 2.5x, and a new "
+        "resource's first status is written when Ready or after 5x; 0 writes every change.",
+    )
     instance_name: str = Field(
         default_factory=socket.gethostname, description="Reported in Events and peering."
     )
