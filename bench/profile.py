@@ -99,10 +99,13 @@ def summarise(raw: Path, top: int = 25) -> dict[str, Any]:
         own[frames[-1]] += count
         for name in set(frames):
             inclusive[name] += count
+    # Entry frames (runpy, click, the event loop) are in nearly every stack and say
+    # nothing about where the time goes: rank what is below them.
     rows = [
         {"function": name, "inclusive": 100 * c / total, "self": 100 * own[name] / total}
-        for name, c in inclusive.most_common(top)
-    ]
+        for name, c in inclusive.most_common()
+        if c / total < 0.85
+    ][:top]
     by_self = [{"function": name, "self": 100 * c / total} for name, c in own.most_common(top)]
     return {"samples": total, "top": rows, "top_self": by_self}
 

@@ -46,19 +46,20 @@ def test_an_invalid_flood_is_rejected_at_admission_and_does_not_slow_valid_resou
                 side.join()
             return max(tracker.first_ok[d["metadata"]["name"]] for d in docs) - started
 
-    rejected: list[int] = []
-    accepted: list[str] = []
+    rejected: list[tuple[int, str]] = []
+    accepted: list[str] = []  # names the API server let through (must stay empty)
 
     def flood() -> None:
         def send(i: int) -> None:
-            doc = INVALID_CASES[i % len(INVALID_CASES)].document(ns)
-            if len(doc["metadata"]["name"]) < 60:
+            case = INVALID_CASES[i % len(INVALID_CASES)]
+            doc = case.document(ns)
+            if case.metadata is None:  # a case about its own metadata keeps it
                 doc["metadata"]["name"] = f"invalid-{i:03d}"
             try:
                 kube.apply(doc, manager="flood")
                 accepted.append(doc["metadata"]["name"])
             except ApiException as exc:
-                rejected.append(exc.status)
+                rejected.append((exc.status, exc.body or ""))
 
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(send, range(invalid)))
@@ -67,10 +68,17 @@ def test_an_invalid_flood_is_rejected_at_admission_and_does_not_slow_valid_resou
     flooded = converge("during", flood)
 
     assert accepted == []
-    assert set(rejected) == {422}, sorted(set(rejected))
     assert len(rejected) == invalid
+    # 422 Invalid (schema, CEL); an undeclared field in a server-side apply is refused
+    # while building the typed patch, which the API server reports as a 500.
+    unexpected = [
+        (status, body[:200])
+        for status, body in rejected
+        if status != 422 and not (status == 500 and "field not declared in schema" in body)
+    ]
+    assert unexpected == []
     stored = kube.names("HuleEduService", ns)
-    assert not [x for x in stored if x.startswith("invalid")]
+    assert not [x for x in stored if not x.startswith(("before-", "during-"))]
     metrics = operator.metrics()
     assert metrics["huleedu_operator_managed_resources"] == 2 * valid
     assert metrics.get('huleedu_operator_reconciles_total{result="degraded"}', 0) == 0
