@@ -125,7 +125,7 @@ class Reconciler:
         self.pacer = StatusPacer(
             settings.status_interval_seconds,
             progress_interval=settings.status_interval_seconds * 2.5,
-            first_wait=settings.status_interval_seconds * 5,
+            first_wait=settings.status_interval_seconds * 10,
         )
         # Set by the operator: re-queue a key after a delay (a deferred status write).
         self.requeue_after: Callable[[OwnerKey, float], None] | None = None

@@ -56,7 +56,7 @@ class OperatorSettings(BaseSettings):
         le=60,
         description="Pacing of status writes per resource: a condition change waits at "
         "most this long after the previous write, replica-count progress 2.5x, and a new "
-        "resource's first status is written when Ready or after 5x; 0 writes every change.",
+        "resource's first status is written when Ready or after 10x; 0 writes every change.",
     )
     instance_name: str = Field(
         default_factory=socket.gethostname, description="Reported in Events and peering."
