@@ -87,7 +87,9 @@ def _default_mode(kubeconfig: str) -> str:
     return "local" if Path(kubeconfig).resolve() == local.resolve() else "cluster"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: a cluster-wide operator left running would reconcile (and
+# fight over) the namespaces of every test module that runs after this one.
+@pytest.fixture(scope="module")
 def operator(
     kubeconfig: str, kubectl: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
