@@ -40,7 +40,9 @@ test-integration: setup ## needs the control plane (make cluster-up) or KUBECONF
 test-runtime: setup ## needs the broker (make kafka-up)
 	source <(scripts/kafka-local.sh env) && $(VENV)/bin/pytest tests/runtime -q
 
-test: setup ## everything CI runs (starts nothing: .ci/run or you start cluster + broker)
+test: setup ## everything CI runs; starts the local control plane (unless KUBECONFIG is set) and the broker
+	@if [ -z "$$KUBECONFIG" ]; then scripts/local-cluster.sh up; fi
+	scripts/kafka-local.sh start
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
 	  $(VENV)/bin/pytest tests -q -m 'not slow'
 
