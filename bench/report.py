@@ -21,6 +21,37 @@ def write(results: dict[str, Any], out: Path, stem: str) -> list[Path]:
     return paths
 
 
+def write_ratio_result(
+    result: dict[str, Any],
+    out: Path,
+    stem: str,
+    *,
+    title: str,
+    table: list[str],
+    ratio_label: str,
+    notes: tuple[str, ...] = (),
+) -> None:
+    """JSON plus a short Markdown page for a "runtime vs baseline" ratio benchmark."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    verdict = "meets" if result["meets_target"] else "MISSES"
+    ratios = ", ".join(f"{r:.3f}" for r in result["ratios"])
+    md = [
+        f"# {title}",
+        "",
+        f"- environment: {result['environment']}",
+        f"- method: {result['method']}",
+        "",
+        *table,
+        "",
+        f"**ratio {ratio_label}: {result['ratio_median']:.3f}** (median of per-round ratios "
+        f"{ratios}); target >= {result['target_ratio']}: {verdict}.",
+        "",
+        *(line for note in notes for line in (note, "")),
+    ]
+    (out / f"{stem}.md").write_text("\n".join(md))
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [f"# Operator benchmark ({results['mode']})", "", results["environment"], ""]
     conv = results.get("convergence") or []

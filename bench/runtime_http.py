@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import re
@@ -33,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.report import write_ratio_result
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 0.85
@@ -209,15 +210,7 @@ def main(quick: bool = False) -> dict[str, Any]:
 
 
 def _write(result: dict[str, Any], stem: str) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    verdict = "meets" if result["meets_target"] else "MISSES"
-    md = [
-        "# HTTP: runtime app vs bare Quart",
-        "",
-        f"- environment: {result['environment']}",
-        f"- method: {result['method']}",
-        "",
+    table = [
         "| app | requests/s (median) | p50 latency ms | server CPU us/request |",
         "| --- | ---: | ---: | ---: |",
         f"| bare Quart | {result['bare_rps_median']:.0f} | {result['bare_p50_ms_median']:.2f} "
@@ -225,16 +218,20 @@ def _write(result: dict[str, Any], stem: str) -> None:
         f"| runtime (setup_service) | {result['runtime_rps_median']:.0f} "
         f"| {result['runtime_p50_ms_median']:.2f} "
         f"| {result['runtime_cpu_us_per_request_median']:.0f} |",
-        "",
-        f"**ratio runtime/bare: {result['ratio_median']:.3f}** (median of per-round ratios "
-        f"{', '.join(f'{r:.3f}' for r in result['ratios'])}); target >= {TARGET_RATIO}: "
-        f"{verdict}.",
-        "",
-        f"Server CPU per request, bare/runtime: {result['cpu_ratio_median']:.3f} "
-        "(median of per-round ratios).",
-        "",
     ]
-    (RESULTS / f"{stem}.md").write_text("\n".join(md))
+    cpu = (
+        f"Server CPU per request, bare/runtime: {result['cpu_ratio_median']:.3f} "
+        "(median of per-round ratios)."
+    )
+    write_ratio_result(
+        result,
+        RESULTS,
+        stem,
+        title="HTTP: runtime app vs bare Quart",
+        table=table,
+        ratio_label="runtime/bare",
+        notes=(cpu,),
+    )
 
 
 def _cli() -> None:

@@ -28,6 +28,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.report import write_ratio_result
+
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 0.9
 PARTITIONS = 3
@@ -198,26 +200,20 @@ def main(quick: bool = False) -> dict[str, Any]:
 
 
 def _write(result: dict[str, Any], stem: str) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    verdict = "meets" if result["meets_target"] else "MISSES"
-    md = [
-        "# Worker: runtime KafkaEventProcessor vs plain aiokafka loop",
-        "",
-        f"- environment: {result['environment']}",
-        f"- method: {result['method']}",
-        "",
+    table = [
         "| loop | messages/s (median) |",
         "| --- | ---: |",
         f"| plain aiokafka consume-and-commit | {result['plain_msgs_per_s_median']:.0f} |",
         f"| runtime KafkaEventProcessor | {result['runtime_msgs_per_s_median']:.0f} |",
-        "",
-        f"**ratio runtime/plain: {result['ratio_median']:.3f}** (median of per-round ratios "
-        f"{', '.join(f'{r:.3f}' for r in result['ratios'])}); target >= {TARGET_RATIO}: "
-        f"{verdict}.",
-        "",
     ]
-    (RESULTS / f"{stem}.md").write_text("\n".join(md))
+    write_ratio_result(
+        result,
+        RESULTS,
+        stem,
+        title="Worker: runtime KafkaEventProcessor vs plain aiokafka loop",
+        table=table,
+        ratio_label="runtime/plain",
+    )
 
 
 def _cli() -> None:
