@@ -28,6 +28,16 @@ def _trim(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "metadata": metadata}
 
 
+def _waiting(container_status: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {"name": container_status.get("name")}
+    waiting = (container_status.get("state") or {}).get("waiting")
+    if waiting:
+        kept["state"] = {
+            "waiting": {k: waiting[k] for k in ("reason", "message") if waiting.get(k)}
+        }
+    return kept
+
+
 class ChildIndex:
     """children[(ns, owner)][(kind, name)] = last seen body."""
 
@@ -74,13 +84,15 @@ class ChildIndex:
         if deleted:
             self._pods[owner].pop(name, None)
         else:
-            # Only what status needs: container waiting reasons.
+            # Only what status needs: each container's waiting reason and the kubelet's
+            # message (it names a missing Secret). Anything more would re-queue the owner
+            # on every restart count or probe change.
             status = body.get("status", {}) or {}
             self._pods[owner][name] = {
                 "metadata": {"name": name},
                 "status": {
-                    "containerStatuses": status.get("containerStatuses") or [],
-                    "initContainerStatuses": status.get("initContainerStatuses") or [],
+                    key: [_waiting(cs) for cs in status.get(key) or []]
+                    for key in ("containerStatuses", "initContainerStatuses")
                 },
             }
         return owner

@@ -198,7 +198,9 @@ class Reconciler:
             await self._apply(key, child, outcome, reconciled_before)
         await self._prune(key, body, {(c["kind"], c["metadata"]["name"]) for c in desired}, outcome)
 
-        outcome.problems.extend(pod_problems(self.index.pods(key)))
+        outcome.problems.extend(
+            pod_problems(self.index.pods(key), resource, reported=outcome.problems)
+        )
         observation = Observation(
             generation=generation,
             service_type=resource.spec.type,
@@ -216,7 +218,8 @@ class Reconciler:
     async def _missing_references(self, resource: HuleEduService) -> list[Problem]:
         """ConfigMaps named in envFrom that do not exist (a real kubelet would refuse to
         start the pod). Secrets are not read: the operator has no Secret permissions; a
-        missing Secret surfaces through the pods' CreateContainerConfigError instead."""
+        missing Secret surfaces through the pods' CreateContainerConfigError instead,
+        which :func:`pod_problems` maps back to the spec fields naming it."""
         problems = []
         for index, source in enumerate(resource.spec.env_from or []):
             ref = source.config_map_ref
@@ -228,12 +231,13 @@ class Reconciler:
             except ApiException as exc:
                 raise RetryableError(str(exc)) from exc
             if found is None:
+                field_path = f"spec.envFrom[{index}].configMapRef.name"
                 problems.append(
                     Problem(
                         "MissingReference",
-                        f"spec.envFrom[{index}].configMapRef.name: ConfigMap {ref.name!r} "
-                        f"does not exist in namespace {resource.namespace}; create it or mark "
-                        "the reference optional",
+                        f"{field_path}: ConfigMap {ref.name!r} does not exist in namespace "
+                        f"{resource.namespace}; create it or mark the reference optional",
+                        fields=(field_path,),
                     )
                 )
         return problems

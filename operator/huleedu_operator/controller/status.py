@@ -8,15 +8,20 @@ the write entirely when nothing a user could see has changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.controller.references import explain, spec_references
 
 READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
 DEPLOYMENT_READY, SERVICE_READY, CONFIG_VALID = "DeploymentReady", "ServiceReady", "ConfigValid"
 
+CONFIG_ERROR = "CreateContainerConfigError"  # the kubelet could not resolve the env
 POD_FAILURE_REASONS = frozenset(
     {
-        "CreateContainerConfigError",
+        CONFIG_ERROR,
         "CreateContainerError",
         "ImagePullBackOff",
         "ErrImagePull",
@@ -39,6 +44,7 @@ class Problem:
     reason: str
     message: str
     blocking: bool = True
+    fields: tuple[str, ...] = ()  # the spec fields at fault, when known
 
 
 @dataclass(frozen=True)
@@ -211,20 +217,43 @@ def status_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
     return new != old
 
 
-def pod_problems(pods: list[dict[str, Any]]) -> list[Problem]:
-    """Container waiting reasons that will not fix themselves (missing Secret, bad image)."""
-    found: dict[str, Problem] = {}
+def pod_problems(
+    pods: list[dict[str, Any]],
+    resource: HuleEduService | None = None,
+    reported: Iterable[Problem] = (),
+) -> list[Problem]:
+    """Container waiting reasons that will not fix themselves (missing Secret, bad image).
+
+    With ``resource``, a kubelet message about a missing Secret or ConfigMap (or a key in
+    one) names the spec fields that reference it and the fix; fields some problem in
+    ``reported`` already names are not reported twice. One problem per reason, or per
+    missing object for those, however many pods fail on it.
+    """
+    refs = spec_references(resource) if resource is not None else []
+    namespace = resource.namespace if resource is not None else ""
+    known = {f for problem in reported for f in problem.fields}
+    found: dict[tuple[str, ...], Problem] = {}
     for pod in pods:
-        statuses = (pod.get("status", {}) or {}).get("containerStatuses", []) or []
-        statuses += (pod.get("status", {}) or {}).get("initContainerStatuses", []) or []
+        status = pod.get("status", {}) or {}
+        statuses = [*(status.get("containerStatuses") or [])]
+        statuses += status.get("initContainerStatuses") or []
         for cs in statuses:
             waiting = (cs.get("state", {}) or {}).get("waiting") or {}
             reason = waiting.get("reason")
-            if reason in POD_FAILURE_REASONS and reason not in found:
-                message = waiting.get("message", "")
-                found[reason] = Problem(
-                    reason,
-                    f"pod {pod['metadata']['name']} container {cs.get('name')}: "
-                    f"{reason}{': ' + message if message else ''}",
+            if reason not in POD_FAILURE_REASONS:
+                continue
+            message = waiting.get("message", "") or ""
+            seen = (
+                f"pod {pod['metadata']['name']} container {cs.get('name')}: "
+                f"{reason}{': ' + message if message else ''}"
+            )
+            explanation = explain(message, refs) if reason == CONFIG_ERROR else None
+            if explanation is None:
+                found.setdefault((reason,), Problem(reason, seen))
+            elif not set(explanation.fields) <= known:
+                key = (reason, explanation.kind, explanation.name, explanation.key or "")
+                found.setdefault(
+                    key,
+                    Problem(reason, explanation.message(namespace, seen), True, explanation.fields),
                 )
     return list(found.values())
