@@ -71,6 +71,7 @@ class Operator:
 
     def __init__(self, settings: OperatorSettings) -> None:
         self.settings = settings
+        self.namespaces = settings.namespace_selection()
         self.registry = kopf.OperatorRegistry()
         self.index = ChildIndex()
         self.queue: WorkQueue | None = None
@@ -96,7 +97,9 @@ class Operator:
             settings.peering.priority = self.settings.effective_priority()
             settings.peering.lifetime = self.settings.peering_lifetime
             settings.peering.mandatory = True
-            settings.peering.clusterwide = not self.settings.namespaces
+            # Decided here, after kopf.operator() set it from `clusterwide`: with globs the
+            # watches are per namespace but the peering is one ClusterKopfPeering.
+            settings.peering.clusterwide = self.namespaces.clusterwide_peering
         else:
             settings.peering.standalone = True
 
@@ -143,7 +146,7 @@ class Operator:
         ]
         log.info(
             "operator_started",
-            namespaces=self.settings.namespaces or "all",
+            namespaces=self.namespaces.describe(),
             peering=self.settings.peering or "standalone",
             priority=self.settings.effective_priority() if self.settings.peering else None,
             capabilities=sorted(self.reconciler.capabilities),
@@ -252,8 +255,8 @@ class Operator:
         )
         await kopf.operator(
             registry=self.registry,
-            clusterwide=not self.settings.namespaces,
-            namespaces=self.settings.namespaces,
+            clusterwide=self.namespaces.mode == "cluster",
+            namespaces=self.namespaces.kopf_namespaces(),
             standalone=not self.settings.peering,
             peering_name=self.settings.peering,
             priority=self.settings.effective_priority(),

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from huleedu_operator.controller.namespaces import NamespaceSelection
 from huleedu_operator.render import Capability, RenderDefaults
 
 
@@ -19,7 +20,9 @@ class OperatorSettings(BaseSettings):
 
     namespaces: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated namespaces to watch; empty watches the whole cluster.",
+        description="Comma-separated namespace globs to serve ('*', '?'); an entry starting "
+        "with '!' excludes. Served: namespaces matching any inclusive glob (all when there is "
+        "none) and no exclusion. Empty: the whole cluster. See controller/namespaces.py.",
     )
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Default for spec.kafka.bootstrapServers."
@@ -71,6 +74,15 @@ class OperatorSettings(BaseSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("namespaces")
+    @classmethod
+    def _check_namespaces(cls, value: list[str]) -> list[str]:
+        NamespaceSelection.parse(value)  # a bad entry stops the operator at start, named
+        return value
+
+    def namespace_selection(self) -> NamespaceSelection:
+        return NamespaceSelection.parse(self.namespaces)
 
     def effective_priority(self) -> int:
         if isinstance(self.priority, int):
