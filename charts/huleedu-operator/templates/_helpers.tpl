@@ -44,9 +44,35 @@ app.kubernetes.io/component: operator
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
-{{/* "true" when the operator watches a list of namespaces, "" when the whole cluster. */}}
+{{/*
+How the operator serves namespaces, by the rule the operator applies to
+HULEEDU_OPERATOR_NAMESPACES (operator/huleedu_operator/controller/namespaces.py):
+  "cluster"     no watchNamespaces: every namespace
+  "namespaces"  literal names only: a Role per namespace, a KopfPeering in each for HA
+  "patterns"    any entry with '*' or '?' or starting with '!': cluster-wide RBAC (a Role
+                cannot be made for a namespace that is not known yet) and, for HA, the
+                ClusterKopfPeering
+*/}}
+{{- define "huleedu-operator.watchMode" -}}
+{{- $mode := "cluster" }}
+{{- range .Values.watchNamespaces }}
+{{- if or (contains "*" .) (contains "?" .) (hasPrefix "!" .) }}
+{{- $mode = "patterns" }}
+{{- else if eq $mode "cluster" }}
+{{- $mode = "namespaces" }}
+{{- end }}
+{{- end }}
+{{- $mode }}
+{{- end }}
+
+{{/* "true" when the operator serves a fixed list of namespaces (Roles, KopfPeerings). */}}
 {{- define "huleedu-operator.namespaced" -}}
-{{- if .Values.watchNamespaces }}true{{ end }}
+{{- if eq (include "huleedu-operator.watchMode" .) "namespaces" }}true{{ end }}
+{{- end }}
+
+{{/* "true" when kopf lists and watches namespaces: any mode but the whole cluster. */}}
+{{- define "huleedu-operator.readsNamespaces" -}}
+{{- if ne (include "huleedu-operator.watchMode" .) "cluster" }}true{{ end }}
 {{- end }}
 
 {{/* "true" when kopf peering is on: asked for, or implied by more than one replica. */}}
@@ -75,8 +101,9 @@ values and the fix.
 {{- end }}
 
 {{/*
-What the operator does inside every namespace it serves. In cluster-wide mode these
-rules go into the ClusterRole, in namespaced mode into one Role per watched namespace.
+What the operator does inside every namespace it serves. In cluster-wide and pattern
+mode these rules go into the ClusterRole, in namespaced mode into one Role per watched
+namespace.
 The chart's README explains each rule. There are deliberately no rules for Secrets:
 the operator only ever *references* Secrets by name in the pod templates it renders.
 */}}

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from huleedu_operator.controller.kinds import CHILD_KINDS
+from huleedu_operator.controller.namespaces import NamespaceSelection
 from huleedu_operator.controller.settings import OperatorSettings
 from unit.chart.helm_cli import CHART, REPO, run_helm, template
 
@@ -26,6 +27,8 @@ ENV_PREFIX = "HULEEDU_OPERATOR_"
 WRITE_VERBS = {"create", "patch", "delete"}
 CHILD_VERBS = {"get", "list", "watch", "create", "patch", "delete"}
 NAMESPACED = ("--set", "watchNamespaces={team-a,team-b}")
+GLOBS = ("--set", "watchNamespaces={huleedu,e2e-*}")
+EXCLUSIONS = ("--set", "watchNamespaces={!huleedu,!e2e-*}")
 HA = ("--set", "replicaCount=2")
 
 
@@ -67,7 +70,7 @@ def grants(rules: list[dict[str, Any]]) -> Iterator[tuple[str, str, str, tuple[s
 
 
 def test_helm_lint_strict_is_clean_in_every_mode() -> None:
-    for extra in ((), NAMESPACED, HA):
+    for extra in ((), NAMESPACED, GLOBS, EXCLUSIONS, HA, (*HA, *GLOBS)):
         out = run_helm("lint", "--strict", str(CHART), *extra).stdout
         assert "0 chart(s) failed" in out, out
         assert "[WARNING]" not in out, out
@@ -116,7 +119,9 @@ def test_peering_crds_have_the_shape_kopf_reads(crd_file: str, kind: str, scope:
 # --- the operator's settings ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", [(), NAMESPACED, HA], ids=["default", "namespaced", "ha"])
+@pytest.mark.parametrize(
+    "mode", [(), NAMESPACED, GLOBS, HA], ids=["default", "namespaced", "globs", "ha"]
+)
 def test_every_operator_env_var_is_a_setting_the_operator_reads(mode: tuple[str, ...]) -> None:
     fields = {f"{ENV_PREFIX}{name.upper()}" for name in OperatorSettings.model_fields}
     ours = {name for name in env_of(manifests(*mode)) if name.startswith(ENV_PREFIX)}
@@ -199,7 +204,11 @@ def all_rules(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for d in docs if d["kind"] in ("Role", "ClusterRole") for r in d["rules"]]
 
 
-@pytest.mark.parametrize("mode", [(), NAMESPACED, HA], ids=["default", "namespaced", "ha"])
+@pytest.mark.parametrize(
+    "mode",
+    [(), NAMESPACED, GLOBS, HA, (*HA, *GLOBS)],
+    ids=["default", "namespaced", "globs", "ha", "ha-globs"],
+)
 def test_no_rule_touches_secrets_or_uses_wildcards(mode: tuple[str, ...]) -> None:
     for group, resource, verb, _ in grants(all_rules(manifests(*mode))):
         assert resource != "secrets", f"{group}/{resource}: the operator never reads Secrets"
@@ -209,7 +218,9 @@ def test_no_rule_touches_secrets_or_uses_wildcards(mode: tuple[str, ...]) -> Non
         ), f"{verb} on {group}/{resource} is not needed"
 
 
-@pytest.mark.parametrize("mode", [(), NAMESPACED], ids=["cluster-wide", "namespaced"])
+@pytest.mark.parametrize(
+    "mode", [(), NAMESPACED, GLOBS], ids=["cluster-wide", "namespaced", "globs"]
+)
 def test_rbac_covers_every_child_kind_the_controller_writes(mode: tuple[str, ...]) -> None:
     docs = manifests(*mode)
     workload_roles = of_kind(docs, "Role") or of_kind(docs, "ClusterRole")
@@ -252,6 +263,45 @@ def test_namespaced_mode_grants_workloads_only_in_the_listed_namespaces() -> Non
     }
 
 
+def test_globs_or_exclusions_grant_cluster_wide_because_roles_need_known_namespaces() -> None:
+    cluster_wide = set(grants(the(manifests(), "ClusterRole")["rules"]))
+    for mode in (GLOBS, EXCLUSIONS):
+        docs = manifests(*mode)
+        assert not of_kind(docs, "Role")
+        assert not of_kind(docs, "RoleBinding")
+        assert the(docs, "ClusterRoleBinding")["roleRef"]["kind"] == "ClusterRole"
+        # Everything cluster-wide mode grants, plus the namespace list kopf's namespace
+        # observer reads to find the namespaces that match.
+        assert set(grants(the(docs, "ClusterRole")["rules"])) == cluster_wide | {
+            ("", "namespaces", "list", ()),
+            ("", "namespaces", "watch", ()),
+        }
+
+
+def test_globs_and_exclusions_reach_the_operator_unchanged() -> None:
+    env = env_of(manifests(*EXCLUSIONS))
+    assert env[f"{ENV_PREFIX}NAMESPACES"] == "!huleedu,!e2e-*"
+    settings = OperatorSettings.model_validate({"namespaces": env[f"{ENV_PREFIX}NAMESPACES"]})
+    assert settings.namespace_selection().kopf_namespaces() == ["!huleedu, !e2e-*"]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[], ["team-a"], ["team-a", "team-b"], ["team-*"], ["team-?"], ["!huleedu"], ["a", "!b"]],
+    ids=lambda e: ",".join(e) or "(empty)",
+)
+def test_the_chart_and_the_operator_agree_on_the_mode(entries: list[str]) -> None:
+    """Roles only for a fixed list of names, and the peering object the operator uses."""
+    args = ("--set", f"watchNamespaces={{{','.join(entries)}}}") if entries else ()
+    docs = manifests(*args, "--set", "peering.enabled=true")
+    selection = NamespaceSelection.parse(entries)
+    assert bool(of_kind(docs, "Role")) == (selection.mode == "namespaces")
+    assert bool(of_kind(docs, "ClusterKopfPeering")) == selection.clusterwide_peering
+    assert bool(of_kind(docs, "KopfPeering")) == (not selection.clusterwide_peering)
+    lists_namespaces = ("", "namespaces", "list", ()) in set(grants(all_rules(docs)))
+    assert lists_namespaces == (selection.mode != "cluster")
+
+
 def test_cluster_wide_mode_never_reads_namespaces() -> None:
     # kopf observes namespaces only when it serves a list of them.
     for mode in ((), HA):
@@ -291,6 +341,21 @@ def test_replicas_peer_with_per_pod_priorities_in_cluster_wide_mode() -> None:
     }
 
 
+def test_replicas_peer_cluster_wide_when_namespaces_are_globs() -> None:
+    # kopf would keep one KopfPeering per served namespace, which cannot be created for
+    # namespaces that appear later: the operator uses the ClusterKopfPeering instead.
+    docs = manifests(*HA, *GLOBS)
+    peering = env_of(docs)[f"{ENV_PREFIX}PEERING"]
+    assert the(docs, "ClusterKopfPeering")["metadata"]["name"] == peering
+    assert not of_kind(docs, "KopfPeering")
+    kopf_grants = {(r, v, n) for g, r, v, n in grants(all_rules(docs)) if g == "kopf.dev"}
+    assert kopf_grants == {
+        ("clusterkopfpeerings", "list", ()),
+        ("clusterkopfpeerings", "watch", ()),
+        ("clusterkopfpeerings", "patch", (peering,)),
+    }
+
+
 def test_replicas_peer_per_namespace_in_namespaced_mode() -> None:
     docs = manifests(*HA, *NAMESPACED)
     peering = env_of(docs)[f"{ENV_PREFIX}PEERING"]
@@ -315,7 +380,10 @@ def test_replicas_peer_per_namespace_in_namespaced_mode() -> None:
         ("operator.metricsPort=70000", "/operator/metricsPort"),
         ("operator.kafkaBootstrapServers=kafka", "/operator/kafkaBootstrapServers"),
         ("watchNamespaces={Team_A}", "/watchNamespaces/0"),
-        ("watchNamespaces={team-*}", "/watchNamespaces/0"),
+        ("watchNamespaces={team_*}", "/watchNamespaces/0"),
+        ("watchNamespaces={team-[ab]}", "/watchNamespaces/0"),
+        ("watchNamespaces={a,!}", "/watchNamespaces/1"),
+        ("watchNamespaces={!!a}", "/watchNamespaces/0"),
         ("peering.priority=highest", "/peering/priority"),
         ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
         ("replicaCuont=2", "replicaCuont"),
@@ -375,7 +443,7 @@ def test_values_file_documents_every_key() -> None:
 
 def test_chart_readme_lists_every_granted_permission() -> None:
     readme = (CHART / "README.md").read_text()
-    docs = manifests(*HA) + manifests(*HA, *NAMESPACED)
+    docs = manifests(*HA) + manifests(*HA, *NAMESPACED) + manifests(*HA, *GLOBS)
     for group, resource, _, _ in grants(all_rules(docs)):
         assert f"`{resource}`" in readme, (
             f"README.md does not explain the grant on {group or 'core'}/{resource}"

@@ -31,6 +31,15 @@ MODES: dict[str, tuple[str, ...]] = {
         "--set",
         "operator.kafkaBootstrapServers=kafka.team-a.svc:9092",
     ),
+    # Globs: cluster-wide RBAC plus the namespace list kopf matches them against, and
+    # with peering the ClusterKopfPeering (Roles cannot be made for unknown namespaces).
+    # The in-cluster operator the demo and the e2e suite use.
+    "globs": (
+        "--set",
+        "watchNamespaces={huleedu,e2e-*}",
+        "--set",
+        "peering.enabled=true",
+    ),
     # Three replicas: kopf peering with per-pod priorities, PDB, ServiceMonitor.
     "ha": (
         "--set",
