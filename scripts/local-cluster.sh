@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Local Kubernetes control plane for tests and the demo: real etcd, kube-apiserver,
-# kube-controller-manager and kube-scheduler, plus kwok (fake nodes whose pods become
-# Running/Ready without containers), all on 127.0.0.1, no Docker.
+# kube-controller-manager and kube-scheduler, kwok (a fake node whose pods become
+# Running/Ready without containers, for scale) and, when the host allows it, a REAL node
+# beside it: containerd + runc + a CNI bridge, kubelet and kube-proxy built from the same
+# pinned Kubernetes modules (scripts/lib/real-node.sh). No Docker.
+#
+# Steering: the real node carries the taint huleedu.io/real-node=true:NoSchedule, so
+# nothing lands there by accident (bench and fault fleets stay on kwok). A namespace
+# opts in with two annotations read by the API server's PodNodeSelector and
+# PodTolerationRestriction admission plugins (`scripts/local-cluster.sh real-namespace
+# NAME`); the HuleEduService itself never needs to know.
 #
 #   scripts/local-cluster.sh up       build what is missing (first time: many minutes), start
 #   scripts/local-cluster.sh down     stop every process `up` started (by pid), remove state
 #   scripts/local-cluster.sh status   running or not, and the server version
 #   scripts/local-cluster.sh env      `export` lines for KUBECONFIG and PATH (for `source <(...)`)
 #   scripts/local-cluster.sh build    only build/cache the binaries
+#   scripts/local-cluster.sh images   build the Dockerfile's runtime + operator images with
+#                                     buildah and load them into the real node
+#   scripts/local-cluster.sh real-namespace NAME   create/annotate NAME so its pods run
+#                                     on the real node (restricted Pod Security enforced)
 #
 # Pins come from scripts/versions.env. Binaries are built from Go modules through the Go
 # module proxy and cached under ~/.cache/huleedu/bin/<component>-<version>/, so a second
@@ -18,6 +30,7 @@
 #   HULEEDU_STATE_DIR   state directory (default <repo>/.local)
 #   HULEEDU_CACHE_DIR   cache directory (default ~/.cache/huleedu)
 #   HULEEDU_GO_PARALLEL go build -p (default 2; the build machines have 2 cores)
+#   HULEEDU_REAL_NODE   1 (default): add the real node when the host allows it; 0: kwok only
 #
 # Surprises found while building this (keep them in mind when bumping pins):
 # - `go install k8s.io/kubernetes/cmd/...@vX` cannot work: k8s.io/kubernetes requires its
@@ -55,6 +68,8 @@ HULEEDU_LOG_TAG=local-cluster
 # shellcheck source=lib/common.sh
 source "$SCRIPT_DIR/lib/common.sh"
 load_versions
+# shellcheck source=lib/ground.env
+source "$SCRIPT_DIR/lib/ground.env"
 
 STATE_DIR="$(realpath -m "${HULEEDU_STATE_DIR:-$HULEEDU_REPO/.local}")"
 CACHE_DIR="${HULEEDU_CACHE_DIR:-$HOME/.cache/huleedu}"
@@ -65,7 +80,7 @@ KWOK_WORKDIR="$STATE_DIR/kwok"
 CLUSTER_NAME=huleedu
 CLUSTER_DIR="$KWOK_WORKDIR/clusters/$CLUSTER_NAME"
 KUBECONFIG_PATH="$STATE_DIR/kubeconfig"
-NODE_NAME=kwok-node-0
+NODE_NAME=$GROUND_FAKE_NODE
 
 ETCD_DIR="$BIN_CACHE/etcd-$ETCD_VERSION"
 APISERVER_DIR="$BIN_CACHE/kube-apiserver-$KUBE_VERSION"
@@ -74,6 +89,10 @@ SCHEDULER_DIR="$BIN_CACHE/kube-scheduler-$KUBE_VERSION"
 KWOK_DIR="$BIN_CACHE/kwok-$KWOK_VERSION"
 HELM_DIR="$BIN_CACHE/helm-$HELM_VERSION"
 VENV_BIN="$HULEEDU_REPO/.venv/bin"
+# shellcheck source=lib/real-node.sh
+source "$SCRIPT_DIR/lib/real-node.sh"
+# shellcheck source=lib/images.sh
+source "$SCRIPT_DIR/lib/images.sh"
 
 go_env() {
     export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
@@ -87,7 +106,7 @@ go_env() {
 # ---------------------------------------------------------------------------------------
 
 BUILD_INDEX=0
-BUILD_TOTAL=6
+BUILD_TOTAL=8
 
 # built DIR NAME...: true when every NAME is an executable in DIR.
 built() {
@@ -154,7 +173,9 @@ build_etcd() {
 # The throwaway module that can build k8s.io/kubernetes commands.
 prepare_kube_module() {
     local src="$SRC_CACHE/kubernetes-$KUBE_VERSION"
-    if [[ -f "$src/.prepared" ]]; then
+    # .prepared-2: the module also covers kubelet and kube-proxy (a cache prepared for
+    # the three control-plane commands only is prepared again).
+    if [[ -f "$src/.prepared-2" ]]; then
         echo "$src"
         return 0
     fi
@@ -176,9 +197,11 @@ prepare_kube_module() {
     # package they import; otherwise the build stops at "missing go.sum entry".
     (cd "$src" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" \
         "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBE_VERSION" \
-        "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION") >"$BUILD_LOGS/kubernetes-get.log" 2>&1 ||
+        "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION" \
+        "k8s.io/kubernetes/cmd/kubelet@$KUBE_VERSION" \
+        "k8s.io/kubernetes/cmd/kube-proxy@$KUBE_VERSION") >"$BUILD_LOGS/kubernetes-get.log" 2>&1 ||
         { tail -n 20 "$BUILD_LOGS/kubernetes-get.log" >&2; die "go get k8s.io/kubernetes failed"; }
-    touch "$src/.prepared"
+    touch "$src/.prepared-2"
     echo "$src"
 }
 
@@ -267,6 +290,13 @@ build_all() {
     build_kube_component kube-apiserver "$APISERVER_DIR"
     build_kube_component kube-controller-manager "$KCM_DIR"
     build_kube_component kube-scheduler "$SCHEDULER_DIR"
+    if REAL_NODE_WHY=$(node_can_run); then
+        build_kube_component kubelet "$KUBELET_DIR"
+        build_kube_component kube-proxy "$KUBE_PROXY_DIR"
+        build_pause
+    else
+        BUILD_INDEX=$((BUILD_INDEX + 2))
+    fi
     exec 8>&-
     log "binaries ready in $BIN_CACHE ($(fmt_duration $((SECONDS - start))))"
 }
@@ -327,6 +357,25 @@ options:
   etcdBinary: $ETCD_DIR/etcd
   kwokBinaryPrefix: $KWOK_DIR
   kwokControllerBinary: $KWOK_DIR/kwok
+  kubeApiserverCertSANs: [$GROUND_NODE_IP, $GROUND_KUBERNETES_SERVICE_IP]
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  # The kubernetes Service endpoint: the node address, where pods reach the API server.
+  - {key: advertise-address, value: $GROUND_NODE_IP}
+  - {key: service-cluster-ip-range, value: $GROUND_SERVICE_CIDR}
+  # No DNS for node names on the ground.
+  - {key: kubelet-preferred-address-types, value: InternalIP}
+  # Namespace-level steering onto the real node (see the header).
+  - {key: enable-admission-plugins, value: "PodNodeSelector,PodTolerationRestriction"}
+- name: kube-controller-manager
+  extraArgs:
+  - {key: service-cluster-ip-range, value: $GROUND_SERVICE_CIDR}
+- name: kwok-controller
+  extraArgs:
+  # kwokctl passes --manage-all-nodes=true, which would fake the real node too.
+  - {key: manage-all-nodes, value: "false", override: true}
+  - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
 EOF
 }
 
@@ -418,6 +467,9 @@ cmd_up() {
     if is_running; then
         log "already running ($(server_version)); kubeconfig: $KUBECONFIG_PATH"
         apply_node
+        if [[ -d "$NODE_DIR" ]] && REAL_NODE_WHY=$(node_can_run); then
+            node_up
+        fi
         return 0
     fi
     if [[ -d "$CLUSTER_DIR" ]]; then
@@ -425,6 +477,14 @@ cmd_up() {
         stop_cluster
     fi
     rm -rf "$KWOK_WORKDIR" "$KUBECONFIG_PATH"
+    local real_node=1
+    if ! REAL_NODE_WHY=$(node_can_run); then
+        real_node=0
+        log "real node off: $REAL_NODE_WHY; going on with the kwok node alone"
+    else
+        # Before the API server starts: its certificate and advertise address need it.
+        node_network_up
+    fi
     write_kwok_config
     log "starting control plane with kwokctl --runtime binary (workdir $KWOK_WORKDIR)"
     local t0=$SECONDS
@@ -454,16 +514,21 @@ cmd_up() {
         ((i == 60)) && die "kube-controller-manager did not create the default ServiceAccount"
         sleep 1
     done
-    log "ready in $(fmt_duration $((SECONDS - start))): $(server_version), node $NODE_NAME Ready"
+    if ((real_node)); then
+        node_up
+    fi
+    log "ready in $(fmt_duration $((SECONDS - start))): $(server_version), node $NODE_NAME Ready$( ((real_node)) && echo ", real node $GROUND_REAL_NODE Ready")"
     log "kubeconfig: $KUBECONFIG_PATH   (source <(scripts/local-cluster.sh env))"
 }
 
 cmd_down() {
     lifecycle_lock
-    if [[ ! -d "$CLUSTER_DIR" && ! -f "$KUBECONFIG_PATH" ]]; then
+    if [[ ! -d "$CLUSTER_DIR" && ! -f "$KUBECONFIG_PATH" && ! -d "$NODE_DIR" ]]; then
         log "not running (nothing to stop)"
         return 0
     fi
+    # The real node first: the kubelet needs the API server to delete its pods.
+    node_down
     stop_cluster
     local left
     left=$(cluster_pids)
@@ -480,6 +545,7 @@ cmd_status() {
     if is_running; then
         echo "running: server $(server_version), kubeconfig $KUBECONFIG_PATH"
         kc get nodes --no-headers 2>/dev/null | sed 's/^/  node: /'
+        node_status
         local pid
         for pid in $(cluster_pids); do
             printf '  pid %s: %s\n' "$pid" "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo '?')")"
@@ -500,6 +566,19 @@ cmd_env() {
     printf 'export PATH=%q:%q:"$PATH"\n' "$VENV_BIN" "$HELM_DIR"
 }
 
+# real-namespace NAME: pods of NAME run on the real node, under the restricted Pod
+# Security Standard. Idempotent.
+cmd_real_namespace() {
+    local ns=$1
+    kc create namespace "$ns" --dry-run=client -o yaml | kc apply -f - >/dev/null
+    kc annotate --overwrite namespace "$ns" \
+        "scheduler.alpha.kubernetes.io/node-selector=kubernetes.io/hostname=$GROUND_REAL_NODE" \
+        "scheduler.alpha.kubernetes.io/defaultTolerations=[{\"key\":\"$GROUND_REAL_NODE_TAINT\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]" >/dev/null
+    kc label --overwrite namespace "$ns" pod-security.kubernetes.io/enforce=restricted \
+        pod-security.kubernetes.io/enforce-version=latest >/dev/null
+    echo "$ns"
+}
+
 main() {
     case "${1:-}" in
     up) cmd_up ;;
@@ -507,8 +586,10 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     build) build_all ;;
+    images) cmd_images ;;
+    real-namespace) cmd_real_namespace "${2:?usage: $0 real-namespace NAME}" ;;
     *)
-        echo "usage: $0 up|down|status|env|build" >&2
+        echo "usage: $0 up|down|status|env|build|images|real-namespace NAME" >&2
         exit 2
         ;;
     esac

@@ -1,0 +1,3 @@
+module huleedu.local/pause
+
+go 1.26
