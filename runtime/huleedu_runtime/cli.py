@@ -69,9 +69,14 @@ def service_main() -> None:
 @click.argument("app_import_path")
 @click.option("--app-dir", default=".", show_default=True, help=APP_DIR_HELP)
 def serve_http(app_import_path: str, app_dir: str) -> None:
-    """Serve the Quart app at APP_IMPORT_PATH (module:attr) on HOST:PORT with hypercorn."""
+    """Serve the Quart app at APP_IMPORT_PATH (module:attr) on HOST:PORT with hypercorn.
+
+    Health and metrics are also served on METRICS_PORT when it is set to another port.
+    SIGTERM: readiness 503, serve SHUTDOWN_DRAIN_SECONDS more, finish in-flight requests
+    within SHUTDOWN_TIMEOUT_SECONDS, exit 0.
+    """
     from huleedu_runtime.http.app import EXTENSION_KEY
-    from huleedu_runtime.http.server import serve_until_signal
+    from huleedu_runtime.http.server import serve_service
 
     try:
         app = _load_app(app_import_path, app_dir)
@@ -86,14 +91,7 @@ def serve_http(app_import_path: str, app_dir: str) -> None:
             level=settings.log_level,
             log_format=settings.log_format,
         )
-    asyncio.run(
-        serve_until_signal(
-            app,
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=settings.shutdown_timeout_seconds,
-        )
-    )
+    asyncio.run(serve_service(app, settings, readiness=getattr(runtime, "readiness", None)))
 
 
 @click.command("run-worker")

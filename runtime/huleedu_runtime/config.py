@@ -60,6 +60,7 @@ class ServiceSettings(BaseSettings):
     metrics_port: int = Field(default=contract.DEFAULT_METRICS_PORT, ge=0, le=65535)
     metrics_path: str = contract.METRICS_PATH
     shutdown_timeout_seconds: float = Field(default=contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, gt=0)
+    shutdown_drain_seconds: float = Field(default=0, ge=0)
     max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
     kafka_bootstrap_servers: str = "localhost:9092"
@@ -96,6 +97,18 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def separate_metrics_port(self) -> int | None:
+        """The port an http service also serves health and metrics on, or ``None``.
+
+        ``METRICS_PORT`` defaults to the worker's port; an http service serves those
+        endpoints on ``PORT`` and opens a second port only when ``METRICS_PORT`` is set
+        (environment, ``.env`` or constructor) to a different one.
+        """
+        if "metrics_port" not in self.model_fields_set or self.metrics_port == self.port:
+            return None
+        return self.metrics_port
 
     @property
     def consumer_group(self) -> str:

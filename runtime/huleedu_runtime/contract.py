@@ -22,7 +22,9 @@ DEFAULT_HTTP_PORT: Final = 8001
 DEFAULT_METRICS_PORT: Final = 9090
 """Port a worker serves its health and metrics endpoints on (``METRICS_PORT``).
 
-An http service serves them on its main port instead.
+An http service serves them on its main port, and also on ``METRICS_PORT`` when that
+is set to another port (the operator renders it only then): a second, small server
+with the health and metrics endpoints and none of the app's routes.
 """
 
 DEFAULT_HOST: Final = "0.0.0.0"
@@ -31,11 +33,26 @@ READINESS_PATH: Final = "/healthz"
 METRICS_PATH: Final = "/metrics"
 
 DEFAULT_SHUTDOWN_TIMEOUT_SECONDS: Final = 25
-"""How long the runtime may take to drain after SIGTERM before it gives up."""
+"""How long the runtime may take to finish in-flight work after SIGTERM (after the
+drain, for http) before it gives up."""
+
+DEFAULT_DRAIN_SECONDS: Final = 5
+"""How long a terminating http pod keeps serving before it stops accepting connections,
+so that endpoints and kube-proxy stop sending it traffic first.
+
+The operator renders it as the container's ``preStop`` sleep (the kubelet waits before
+it sends SIGTERM) and tells the runtime ``SHUTDOWN_DRAIN_SECONDS=0`` so the wait is not
+doubled. Outside Kubernetes nothing waits for the runtime: its own
+``SHUTDOWN_DRAIN_SECONDS`` defaults to 0, and a compose user sets it instead.
+"""
+
+RUNTIME_DRAIN_SECONDS_UNDER_PRESTOP: Final = 0
+"""``SHUTDOWN_DRAIN_SECONDS`` the operator renders next to a ``preStop`` sleep."""
 
 TERMINATION_GRACE_MARGIN_SECONDS: Final = 5
-"""terminationGracePeriodSeconds = shutdown timeout + this margin, so the kubelet's
-SIGKILL never lands while the runtime is still committing offsets."""
+"""terminationGracePeriodSeconds = drain + shutdown timeout + this margin, so the
+kubelet's SIGKILL never lands mid-drain or while the runtime is still committing
+offsets."""
 
 RUNTIME_UID: Final = 10001
 """Numeric non-root UID the base image runs as (``runAsNonRoot`` needs a number)."""
@@ -60,6 +77,7 @@ class Env:
     METRICS_PORT: Final = "METRICS_PORT"
     METRICS_PATH: Final = "METRICS_PATH"
     SHUTDOWN_TIMEOUT_SECONDS: Final = "SHUTDOWN_TIMEOUT_SECONDS"
+    SHUTDOWN_DRAIN_SECONDS: Final = "SHUTDOWN_DRAIN_SECONDS"
     MAX_REQUEST_BODY_BYTES: Final = "MAX_REQUEST_BODY_BYTES"
 
     KAFKA_BOOTSTRAP_SERVERS: Final = "KAFKA_BOOTSTRAP_SERVERS"

@@ -61,6 +61,7 @@ RESERVED_ENV: dict[str, str] = {
     contract.Env.METRICS_PORT: "spec.metrics.port",
     contract.Env.METRICS_PATH: "spec.metrics.path",
     contract.Env.SHUTDOWN_TIMEOUT_SECONDS: "spec.shutdownGracePeriodSeconds",
+    contract.Env.SHUTDOWN_DRAIN_SECONDS: "spec.shutdownDrainSeconds",
     contract.Env.KAFKA_BOOTSTRAP_SERVERS: "spec.kafka.bootstrapServers",
     contract.Env.KAFKA_CONSUMER_GROUP: "spec.kafka.consumerGroup",
     contract.Env.KAFKA_TOPICS: "spec.kafka.topics",
@@ -658,9 +659,18 @@ class HuleEduServiceSpec(ApiModel):
         default=contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
         ge=1,
         le=3600,
-        description="Time the app has to drain after SIGTERM (SHUTDOWN_TIMEOUT_SECONDS); "
-        f"terminationGracePeriodSeconds is this plus "
-        f"{contract.TERMINATION_GRACE_MARGIN_SECONDS}.",
+        description="Time the app has to finish in-flight work after SIGTERM "
+        "(SHUTDOWN_TIMEOUT_SECONDS); terminationGracePeriodSeconds is this plus "
+        f"spec.shutdownDrainSeconds (http) plus {contract.TERMINATION_GRACE_MARGIN_SECONDS}.",
+    )
+    shutdown_drain_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=300,
+        description="http only (a worker ignores it): seconds a terminating pod keeps "
+        "serving before it gets SIGTERM (a preStop sleep), so endpoints and kube-proxy "
+        "stop sending it new connections first and a rolling update fails no requests. "
+        f"0 turns the delay off. Default: {contract.DEFAULT_DRAIN_SECONDS}.",
     )
     migrations: MigrationsSpec | None = Field(
         default=None, description="Init container run before the app starts."
@@ -688,6 +698,22 @@ class HuleEduServiceSpec(ApiModel):
         if self.metrics.port is not None:
             return self.metrics.port
         return self.http_port() if self.type == "http" else contract.DEFAULT_METRICS_PORT
+
+    def drain_seconds(self) -> int:
+        """The preStop delay: http pods drain before SIGTERM, workers have no Service."""
+        if self.type != "http":
+            return 0
+        if self.shutdown_drain_seconds is None:
+            return contract.DEFAULT_DRAIN_SECONDS
+        return self.shutdown_drain_seconds
+
+    def termination_grace_period_seconds(self) -> int:
+        """Drain, then the shutdown timeout, then a margin: SIGKILL never lands mid-way."""
+        return (
+            self.drain_seconds()
+            + self.shutdown_grace_period_seconds
+            + contract.TERMINATION_GRACE_MARGIN_SECONDS
+        )
 
     def probe_port_declared(self, probe: str) -> bool:
         if not self.probes.enabled:

@@ -3,6 +3,11 @@
 The pod passes the ``restricted`` Pod Security Standard without any user input:
 numeric non-root UID, no privilege escalation, all capabilities dropped,
 RuntimeDefault seccomp, read-only root filesystem with a writable ``/tmp``.
+
+An http pod drains before it stops: a ``preStop`` sleep of ``spec.drain_seconds()``
+holds SIGTERM back while the EndpointSlice controller and kube-proxy stop routing to
+it, and ``terminationGracePeriodSeconds`` (derived once, on the spec) covers the sleep,
+the runtime's shutdown timeout and a margin.
 """
 
 from __future__ import annotations
@@ -89,6 +94,20 @@ def _probes(resource: HuleEduService) -> dict[str, Any]:
     }
 
 
+def _lifecycle(resource: HuleEduService) -> dict[str, Any]:
+    """The drain: the kubelet sleeps before SIGTERM while endpoints let go of the pod.
+
+    The ``sleep`` action needs no shell or binary in the image (which may be distroless)
+    and passes the restricted Pod Security Standard. A zero drain renders no hook: there
+    is nothing to wait for, and API servers without PodLifecycleSleepActionAllowZero
+    reject a zero sleep.
+    """
+    seconds = resource.spec.drain_seconds()
+    if seconds == 0:
+        return {}
+    return {"lifecycle": {"preStop": {"sleep": {"seconds": seconds}}}}
+
+
 def _command(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, Any]:
     spec = resource.spec
     out: dict[str, Any] = {}
@@ -141,6 +160,7 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
         "env": env,
         "ports": _ports(resource),
         **_probes(resource),
+        **_lifecycle(resource),
         "resources": resources,
         "securityContext": container_security_context(),
         "volumeMounts": mounts,
@@ -157,8 +177,7 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
 
     pod_spec: dict[str, Any] = {
         "securityContext": pod_security_context(),
-        "terminationGracePeriodSeconds": spec.shutdown_grace_period_seconds
-        + contract.TERMINATION_GRACE_MARGIN_SECONDS,
+        "terminationGracePeriodSeconds": spec.termination_grace_period_seconds(),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "containers": [container],

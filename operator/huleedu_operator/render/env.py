@@ -79,6 +79,9 @@ def _contract_env(resource: HuleEduService, image: str) -> dict[str, str]:
     }
     if spec.type == "http":
         env[Env.PORT] = str(spec.http_port())
+        # The preStop sleep is the drain; the runtime must not wait a second time, or the
+        # grace period (which counts the drain once) would run out mid-shutdown.
+        env[Env.SHUTDOWN_DRAIN_SECONDS] = str(contract.RUNTIME_DRAIN_SECONDS_UNDER_PRESTOP)
     if spec.metrics.enabled:
         env[Env.METRICS_PATH] = spec.metrics.path
         if spec.type == "worker" or spec.metrics_port() != spec.http_port():

@@ -6,6 +6,10 @@ the consumer task is alive); the kubelet restarts the pod when it fails.
 timeout, and answers 503 when one fails, so the pod leaves the Service endpoints
 without being restarted. The body names the failing check but not its error
 message, which may contain hosts or credentials.
+
+Once shutdown begins (:meth:`ReadinessChecks.start_draining`, called on SIGTERM)
+``/healthz`` answers 503 ``draining`` without running the checks, while liveness
+stays 200: the pod is leaving, not broken, and must not be restarted mid-drain.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, Quart, Response, jsonify
 
 from huleedu_runtime import contract
 from huleedu_runtime.http.metrics import metrics_response
@@ -29,13 +33,22 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 
 @dataclass
 class ReadinessChecks:
-    """The named dependency checks ``/healthz`` runs."""
+    """The named dependency checks ``/healthz`` runs, and whether shutdown has begun."""
 
     timeout_seconds: float = 2.0
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    _draining: bool = field(default=False, init=False, repr=False)
 
     def add(self, name: str, check: ReadinessCheck) -> None:
         self.checks[name] = check
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def start_draining(self) -> None:
+        """From now on ``/healthz`` answers 503: the process is shutting down."""
+        self._draining = True
 
     async def _run_one(self, name: str, check: ReadinessCheck) -> dict[str, Any]:
         try:
@@ -71,6 +84,8 @@ def health_blueprint(
 
     @bp.get(contract.READINESS_PATH)
     async def ready() -> tuple[Response, int]:
+        if readiness.draining:
+            return jsonify({"status": "draining", "service": service_name, "checks": {}}), 503
         ok, checks = await readiness.run()
         body = {
             "status": "ready" if ok else "unavailable",
@@ -84,3 +99,26 @@ def health_blueprint(
         return metrics_response()
 
     return bp
+
+
+def health_app(
+    name: str,
+    *,
+    service_name: str,
+    readiness: ReadinessChecks,
+    liveness: Callable[[], bool] = lambda: True,
+    metrics_path: str = contract.METRICS_PATH,
+) -> Quart:
+    """A Quart app with only the health and metrics endpoints (a worker's metrics server,
+    an http service's separate metrics port). No request hooks: scrapes and probes are
+    not counted as service traffic."""
+    app = Quart(name)
+    app.register_blueprint(
+        health_blueprint(
+            service_name=service_name,
+            readiness=readiness,
+            liveness=liveness,
+            metrics_path=metrics_path,
+        )
+    )
+    return app

@@ -21,7 +21,7 @@ import structlog
 from quart import Quart
 
 from huleedu_runtime.config import ServiceSettings
-from huleedu_runtime.http.health import ReadinessChecks, health_blueprint
+from huleedu_runtime.http.health import ReadinessChecks, health_app
 from huleedu_runtime.http.server import install_stop_signals, serve_asgi
 from huleedu_runtime.worker.protocol import (
     EventProcessorProtocol,
@@ -63,16 +63,13 @@ class WorkerService:
         return True
 
     def health_app(self) -> Quart:
-        app = Quart(f"{self.settings.service_name}-health")
-        app.register_blueprint(
-            health_blueprint(
-                service_name=self.settings.service_name,
-                readiness=self.readiness,
-                liveness=self.is_alive,
-                metrics_path=self.settings.metrics_path,
-            )
+        return health_app(
+            f"{self.settings.service_name}-health",
+            service_name=self.settings.service_name,
+            readiness=self.readiness,
+            liveness=self.is_alive,
+            metrics_path=self.settings.metrics_path,
         )
-        return app
 
     async def run(self) -> int:
         """Run until stopped; returns the process exit code."""

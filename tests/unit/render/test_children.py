@@ -20,6 +20,7 @@ from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.render import Capability, RenderDefaults, Rendered, RenderError, render
 from huleedu_operator.render.autoscaling import KEDA_MISSING
 from huleedu_runtime import contract
+from huleedu_runtime.config import ServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -52,6 +53,13 @@ def app(result: Rendered) -> dict[str, Any]:
 
 def env_map(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def runtime_settings(result: Rendered) -> ServiceSettings:
+    """What the runtime reads from the app container's rendered env."""
+    values = {k.lower(): v for k, v in env_map(app(result)).items() if isinstance(v, str)}
+    known = {k: v for k, v in values.items() if k in ServiceSettings.model_fields}
+    return ServiceSettings(_env_file=None, **known)  # type: ignore[call-arg]
 
 
 def render_spec(spec: dict[str, Any], *caps: Capability) -> Rendered:
@@ -376,6 +384,28 @@ def test_separate_metrics_port_is_exposed_on_the_service_and_scraped_by_name() -
     assert env_map(app(result))["METRICS_PORT"] == "9100"
 
 
+def test_the_runtime_reads_the_rendered_metrics_port_as_its_separate_metrics_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Both sides of the contract: the env the operator renders, read by the runtime.
+    for name in ("PORT", "METRICS_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    shared = runtime_settings(rendered("http-monitoring"))
+    assert shared.separate_metrics_port is None
+    result = rendered("http-monitoring-separate-metrics-port")
+    settings = runtime_settings(result)
+    assert settings.separate_metrics_port == 9100
+    declared = {p["name"]: p["containerPort"] for p in app(result)["ports"]}
+    assert declared["metrics"] == settings.separate_metrics_port
+
+
+def test_a_metrics_port_equal_to_the_http_port_is_one_port_and_no_metrics_port_env() -> None:
+    result = render_spec({"type": "http", "port": 8080, "metrics": {"port": 8080}})
+    container = app(result)
+    assert [p["name"] for p in container["ports"]] == ["http"]
+    assert "METRICS_PORT" not in env_map(container)
+
+
 def test_metrics_disabled_renders_neither_monitor_nor_annotations() -> None:
     result = rendered("http-metrics-disabled")
     assert not result.by_kind("ServiceMonitor")
@@ -437,6 +467,61 @@ def test_pdb_limits(case_id: str, limit: dict[str, Any]) -> None:
 
 def test_pdb_disabled_renders_none() -> None:
     assert not rendered("pdb-disabled").by_kind("PodDisruptionBudget")
+
+
+# --- shutdown: drain, then the runtime's timeout --------------------------------------
+
+
+def test_an_http_pod_drains_in_a_prestop_sleep_and_the_grace_period_covers_it() -> None:
+    result = render_spec({"type": "http", "shutdownGracePeriodSeconds": 20})
+    container = app(result)
+    assert container["lifecycle"] == {
+        "preStop": {"sleep": {"seconds": contract.DEFAULT_DRAIN_SECONDS}}
+    }
+    assert pod_spec(result)["terminationGracePeriodSeconds"] == (
+        contract.DEFAULT_DRAIN_SECONDS + 20 + contract.TERMINATION_GRACE_MARGIN_SECONDS
+    )
+    env = env_map(container)
+    assert env["SHUTDOWN_TIMEOUT_SECONDS"] == "20"
+    assert env["SHUTDOWN_DRAIN_SECONDS"] == "0", "the preStop sleep drained already"
+
+
+def test_a_custom_drain_is_the_prestop_sleep_and_adds_to_the_grace_period() -> None:
+    result = render_spec({"type": "http", "shutdownDrainSeconds": 12})
+    assert app(result)["lifecycle"]["preStop"]["sleep"]["seconds"] == 12
+    assert pod_spec(result)["terminationGracePeriodSeconds"] == (
+        12 + contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS + contract.TERMINATION_GRACE_MARGIN_SECONDS
+    )
+
+
+def test_a_zero_drain_renders_no_prestop_hook() -> None:
+    result = render_spec({"type": "http", "shutdownDrainSeconds": 0})
+    assert "lifecycle" not in app(result)
+    assert pod_spec(result)["terminationGracePeriodSeconds"] == (
+        contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS + contract.TERMINATION_GRACE_MARGIN_SECONDS
+    )
+    assert env_map(app(result))["SHUTDOWN_DRAIN_SECONDS"] == "0"
+
+
+def test_a_worker_has_no_service_to_leave_so_no_prestop_and_no_drain_in_its_grace() -> None:
+    result = render_spec(
+        {"type": "worker", "kafka": {"topics": ["t.v1"]}, "shutdownDrainSeconds": 30}
+    )
+    assert "lifecycle" not in app(result)
+    assert "SHUTDOWN_DRAIN_SECONDS" not in env_map(app(result))
+    assert pod_spec(result)["terminationGracePeriodSeconds"] == (
+        contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS + contract.TERMINATION_GRACE_MARGIN_SECONDS
+    )
+
+
+def test_the_prefixed_drain_is_zero_too_so_a_prefixed_image_does_not_drain_twice() -> None:
+    env = env_map(app(rendered("http-prefixed-env")))
+    assert env["SHUTDOWN_DRAIN_SECONDS"] == env["CONTENT_SERVICE_SHUTDOWN_DRAIN_SECONDS"] == "0"
+
+
+def test_the_migrations_init_container_gets_no_prestop_hook() -> None:
+    (migration,) = pod_spec(rendered("http-migrations"))["initContainers"]
+    assert "lifecycle" not in migration
 
 
 # --- pass-through pod settings -------------------------------------------------------

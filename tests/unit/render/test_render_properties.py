@@ -147,6 +147,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 
     spec["shutdownGracePeriodSeconds"] = draw(st.integers(1, 600))
     if draw(st.booleans()):
+        spec["shutdownDrainSeconds"] = draw(st.integers(0, 300))
+    if draw(st.booleans()):
         spec["migrations"] = {"command": ["alembic", "upgrade", "head"]}
 
     metadata: dict[str, Any] = {"name": draw(names), "namespace": draw(names)}
@@ -301,11 +303,15 @@ def test_termination_grace_and_shutdown_timeout_agree(
 ) -> None:
     result = render_doc(doc, caps)
     grace = doc["spec"]["shutdownGracePeriodSeconds"]
-    assert (
-        pod_of(result)["terminationGracePeriodSeconds"]
-        == grace + contract.TERMINATION_GRACE_MARGIN_SECONDS
-    )
+    drain = 0
+    if doc["spec"]["type"] == "http":
+        drain = doc["spec"].get("shutdownDrainSeconds", contract.DEFAULT_DRAIN_SECONDS)
+    termination = pod_of(result)["terminationGracePeriodSeconds"]
+    assert termination == drain + grace + contract.TERMINATION_GRACE_MARGIN_SECONDS
     (app,) = pod_of(result)["containers"]
+    sleep = app.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    assert sleep == drain, "the preStop sleep is the drain the grace period counts"
+    assert sleep < termination, "the API server requires the sleep to fit in the grace"
     env = {e["name"]: e.get("value") for e in app["env"]}
     user_env = {e["name"] for e in doc["spec"].get("env", [])}
     user_settings = set(doc["spec"].get("settings", {}))

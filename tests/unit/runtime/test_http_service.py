@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from quart import Blueprint, Quart, Response, jsonify
 
 from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.errors import ErrorCode, NotFoundError
-from huleedu_runtime.http import FromDishka, create_app, inject, runtime_of
+from huleedu_runtime.http import FromDishka, ReadinessChecks, create_app, inject, runtime_of
+from huleedu_runtime.http.health import health_app
+from huleedu_runtime.http.server import CloseWhileDraining
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # examples/ from the checkout
 from examples.content_service.config import ContentServiceSettings
@@ -170,3 +173,83 @@ async def test_handlers_get_dependencies_injected_by_dishka() -> None:
         __name__, settings=ServiceSettings(service_name="di-svc", _env_file=None), blueprints=[bp]
     )
     assert (await (await app.test_client().get("/name")).get_json()) == {"name": "di-svc"}
+
+
+async def test_once_draining_readiness_is_503_without_running_checks_and_liveness_stays_200() -> (
+    None
+):
+    ran: list[str] = []
+
+    async def database() -> bool:
+        ran.append("database")
+        return True
+
+    app = create_app(
+        __name__, settings=ServiceSettings(_env_file=None), readiness_checks={"db": database}
+    )
+    client = app.test_client()
+    assert (await client.get("/healthz")).status_code == 200
+    ran.clear()
+
+    runtime_of(app).readiness.start_draining()
+    ready = await client.get("/healthz")
+    assert ready.status_code == 503
+    assert (await ready.get_json())["status"] == "draining"
+    assert ran == [], "a leaving pod is not ready whatever its dependencies say"
+    assert (await client.get("/healthz/live")).status_code == 200
+
+
+async def test_the_metrics_port_app_shares_readiness_and_serves_no_app_routes() -> None:
+    readiness = ReadinessChecks()
+    metrics = health_app("svc-metrics", service_name="svc", readiness=readiness)
+    client = metrics.test_client()
+    assert (await client.get("/metrics")).status_code == 200
+    assert (await client.get("/healthz/live")).status_code == 200
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/v1/content")).status_code == 404
+    readiness.start_draining()
+    assert (await client.get("/healthz")).status_code == 503
+
+
+async def test_while_draining_responses_tell_keep_alive_clients_to_close() -> None:
+    readiness = ReadinessChecks()
+    app = CloseWhileDraining(
+        create_app(__name__, settings=ServiceSettings(_env_file=None)), readiness
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def call() -> dict[str, bytes]:
+        sent.clear()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/healthz/live",
+            "raw_path": b"/healthz/live",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"svc")],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8001),
+        }
+
+        requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if requests:
+                return requests.pop()
+            await asyncio.Event().wait()  # the client stays connected
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(app(scope, receive, send), timeout=5)
+        (start,) = [m for m in sent if m["type"] == "http.response.start"]
+        return {k.decode(): v for k, v in start["headers"]}
+
+    assert "connection" not in await call()
+    readiness.start_draining()
+    assert (await call())["connection"] == b"close"

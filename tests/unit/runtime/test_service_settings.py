@@ -57,3 +57,30 @@ def test_consumer_group_defaults_to_the_service_name(monkeypatch: pytest.MonkeyP
 def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_SASL_PASSWORD", "hunter2")
     assert "hunter2" not in repr(ServiceSettings())
+
+
+def test_the_runtime_does_not_drain_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHUTDOWN_DRAIN_SECONDS", raising=False)
+    assert ServiceSettings(_env_file=None).shutdown_drain_seconds == 0  # type: ignore[call-arg]
+    monkeypatch.setenv("SHUTDOWN_DRAIN_SECONDS", "7.5")
+    assert ServiceSettings(_env_file=None).shutdown_drain_seconds == 7.5  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("env", "separate"),
+    [
+        ({"PORT": "8001"}, None),
+        ({"PORT": "8001", "METRICS_PORT": "8001"}, None),
+        ({"PORT": "8001", "METRICS_PORT": "9100"}, 9100),
+        ({"PORT": "8001", "CONTENT_SERVICE_METRICS_PORT": "9100"}, 9100),
+    ],
+    ids=["unset", "same-as-port", "separate", "prefixed"],
+)
+def test_an_http_service_opens_a_metrics_port_only_when_set_to_another_port(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], separate: int | None
+) -> None:
+    for name in ("PORT", "METRICS_PORT", "CONTENT_SERVICE_PORT", "CONTENT_SERVICE_METRICS_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert PrefixedSettings().separate_metrics_port == separate
