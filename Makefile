@@ -8,7 +8,8 @@ STATE_DIR ?= $(CURDIR)/.local
 export HULEEDU_STATE_DIR := $(STATE_DIR)
 
 .PHONY: help setup lint fmt test test-unit test-integration test-runtime test-e2e \
-        cluster-up cluster-down cluster-status kafka-up kafka-down demo bench faults crd clean e2e-kind
+        cluster-up cluster-down cluster-status kafka-up kafka-down demo bench faults crd clean e2e-kind \
+        images test-ground
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -40,14 +41,23 @@ test-integration: setup ## needs the control plane (make cluster-up) or KUBECONF
 test-runtime: setup ## needs the broker (make kafka-up)
 	source <(scripts/kafka-local.sh env) && $(VENV)/bin/pytest tests/runtime -q
 
-test: setup ## everything CI runs; starts the local control plane (unless KUBECONFIG is set) and the broker
-	@if [ -z "$$KUBECONFIG" ]; then scripts/local-cluster.sh up; fi
+test: setup ## everything CI runs; starts the local ground (unless KUBECONFIG is set), the broker and Prometheus
+	@if [ -z "$$KUBECONFIG" ]; then scripts/local-cluster.sh up && scripts/local-cluster.sh images; fi
 	scripts/kafka-local.sh start
+	@if [ -z "$$KUBECONFIG" ]; then scripts/prometheus-local.sh start; fi
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
+	  source <(scripts/prometheus-local.sh env) && \
 	  $(VENV)/bin/pytest tests -q -m 'not slow'
 
-test-e2e: setup ## cluster-agnostic e2e (local control plane, or KUBECONFIG)
-	source <(scripts/local-cluster.sh env) && $(VENV)/bin/pytest tests/e2e -q
+test-e2e: setup ## real pods on the local ground's real node (or KUBECONFIG's cluster)
+	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
+	  source <(scripts/prometheus-local.sh env) && $(VENV)/bin/pytest tests/e2e -q
+
+images: setup ## build the Dockerfile's runtime + operator images (buildah) and load them into the real node
+	scripts/local-cluster.sh images
+
+test-ground: setup ## local-cluster.sh up, down, up, down leaves the host as it was (needs the ground stopped)
+	$(VENV)/bin/pytest tests/ground -q
 
 e2e-kind: setup ## the e2e suite on kind with real images (needs Docker + kind)
 	scripts/e2e-kind.sh

@@ -21,6 +21,7 @@
 #
 #   KAFKA_PORT             client listener port (default 19092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT + 1)
+#   KAFKA_NODE_PORT        listener on the node address, for pods (default KAFKA_PORT + 2)
 #   HULEEDU_STATE_DIR      state root; data, logs and the pid file go to
 #                          $HULEEDU_STATE_DIR/kafka (default <repo>/.local)
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker (default 120)
@@ -35,6 +36,8 @@ source "${REPO_ROOT}/scripts/lib/ground.env"
 
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+# Kafka refuses two IPv4 listeners on one port, so the node address gets its own.
+KAFKA_NODE_PORT="${KAFKA_NODE_PORT:-$((KAFKA_PORT + 2))}"
 STATE_ROOT="${HULEEDU_STATE_DIR:-${REPO_ROOT}/.local}"
 STATE_DIR="${STATE_ROOT}/kafka"
 PID_FILE="${STATE_DIR}/kafka.pid"
@@ -145,8 +148,8 @@ write_config() {
     advertised="PLAINTEXT://127.0.0.1:${KAFKA_PORT}"
     protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     if [[ -n "${node}" ]]; then
-        listeners+=",NODE://${node}:${KAFKA_PORT}"
-        advertised+=",NODE://${node}:${KAFKA_PORT}"
+        listeners+=",NODE://${node}:${KAFKA_NODE_PORT}"
+        advertised+=",NODE://${node}:${KAFKA_NODE_PORT}"
         protocols+=",NODE:PLAINTEXT"
     fi
     cat >"${STATE_DIR}/server.properties" <<EOF
@@ -203,7 +206,7 @@ cmd_start() {
             cmd_restart
             return 0
         fi
-        log "already running (pid $(cat "${PID_FILE}")) on 127.0.0.1:${KAFKA_PORT}${node:+ and ${node}:${KAFKA_PORT}}"
+        log "already running (pid $(cat "${PID_FILE}")) on 127.0.0.1:${KAFKA_PORT}${node:+ and ${node}:${KAFKA_NODE_PORT}}"
         return 0
     fi
     need java "install a Java 17+ runtime (apt-get install openjdk-17-jre-headless)"
@@ -341,7 +344,7 @@ cmd_env() {
     # Where pods on the real node reach the broker (empty without the real node).
     local node
     node="$(node_address)"
-    echo "export KAFKA_NODE_BOOTSTRAP_SERVERS=${node:+${node}:${KAFKA_PORT}}"
+    echo "export KAFKA_NODE_BOOTSTRAP_SERVERS=${node:+${node}:${KAFKA_NODE_PORT}}"
 }
 
 case "${1:-}" in

@@ -88,6 +88,7 @@ KCM_DIR="$BIN_CACHE/kube-controller-manager-$KUBE_VERSION"
 SCHEDULER_DIR="$BIN_CACHE/kube-scheduler-$KUBE_VERSION"
 KWOK_DIR="$BIN_CACHE/kwok-$KWOK_VERSION"
 HELM_DIR="$BIN_CACHE/helm-$HELM_VERSION"
+PROMETHEUS_DIR="$BIN_CACHE/prometheus-$PROMETHEUS_VERSION"
 VENV_BIN="$HULEEDU_REPO/.venv/bin"
 # shellcheck source=lib/real-node.sh
 source "$SCRIPT_DIR/lib/real-node.sh"
@@ -106,7 +107,7 @@ go_env() {
 # ---------------------------------------------------------------------------------------
 
 BUILD_INDEX=0
-BUILD_TOTAL=8
+BUILD_TOTAL=9
 
 # built DIR NAME...: true when every NAME is an executable in DIR.
 built() {
@@ -271,6 +272,25 @@ build_helm() {
     step_end "helm $HELM_VERSION"
 }
 
+build_prometheus() {
+    if built "$PROMETHEUS_DIR" prometheus; then
+        BUILD_INDEX=$((BUILD_INDEX + 1))
+        return 0
+    fi
+    step_begin "prometheus $PROMETHEUS_VERSION"
+    check_served github.com/prometheus/prometheus "$PROMETHEUS_VERSION"
+    local tmp="$PROMETHEUS_DIR.tmp.$$"
+    mkdir -p "$tmp"
+    # Only Kubernetes service discovery: the others pull in every cloud SDK. No web UI
+    # assets (they need npm); the HTTP API the tests use is complete without them.
+    with_heartbeat "prometheus" "$BUILD_LOGS/prometheus-build.log" \
+        env GOBIN="$tmp" go install -p "${HULEEDU_GO_PARALLEL:-2}" -v \
+        -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w" \
+        "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
+    finish_build "$tmp" "$PROMETHEUS_DIR"
+    step_end "prometheus $PROMETHEUS_VERSION"
+}
+
 build_all() {
     command -v go >/dev/null || die "Go >= 1.26 is needed to build the local control plane (or set KUBECONFIG to an existing cluster)"
     go_env
@@ -294,8 +314,9 @@ build_all() {
         build_kube_component kubelet "$KUBELET_DIR"
         build_kube_component kube-proxy "$KUBE_PROXY_DIR"
         build_pause
+        build_prometheus
     else
-        BUILD_INDEX=$((BUILD_INDEX + 2))
+        BUILD_INDEX=$((BUILD_INDEX + 3))
     fi
     exec 8>&-
     log "binaries ready in $BIN_CACHE ($(fmt_duration $((SECONDS - start))))"
@@ -563,7 +584,7 @@ cmd_env() {
     else
         printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_PATH"
     fi
-    printf 'export PATH=%q:%q:"$PATH"\n' "$VENV_BIN" "$HELM_DIR"
+    printf 'export PATH=%q:%q:%q:"$PATH"\n' "$VENV_BIN" "$HELM_DIR" "$PROMETHEUS_DIR"
 }
 
 # real-namespace NAME: pods of NAME run on the real node, under the restricted Pod
@@ -587,6 +608,7 @@ main() {
     env) cmd_env ;;
     build) build_all ;;
     images) cmd_images ;;
+    image-id) image_id "${2:?usage: $0 image-id runtime|operator}" ;;
     real-namespace) cmd_real_namespace "${2:?usage: $0 real-namespace NAME}" ;;
     *)
         echo "usage: $0 up|down|status|env|build|images|real-namespace NAME" >&2

@@ -24,7 +24,10 @@ source <("$REPO/scripts/local-cluster.sh" env)
 RELEASE=huleedu-operator
 RELEASE_NAMESPACE=huleedu-system
 WATCH="${HULEEDU_E2E_WATCH:-huleedu,e2e-*}"
-KAFKA_PORT="${KAFKA_PORT:-19092}"
+# Where pods reach the broker (scripts/kafka-local.sh's listener on the node address).
+# shellcheck disable=SC1090
+source <("$REPO/scripts/kafka-local.sh" env)
+[[ -n "$KAFKA_NODE_BOOTSTRAP_SERVERS" ]] || die "the ground's bridge has no node address: is the real node up?"
 
 if [[ "${1:-}" == "uninstall" ]]; then
     helm uninstall "$RELEASE" -n "$RELEASE_NAMESPACE" --wait 2>/dev/null || true
@@ -44,9 +47,13 @@ trap 'rm -f "$values"' EXIT
     echo "watchNamespaces:"
     tr ',' '\n' <<<"$WATCH" | sed 's/^ *//; s/ *$//; /^$/d; s/.*/  - "&"/'
     echo "operator:"
-    echo "  kafkaBootstrapServers: \"$GROUND_NODE_IP:$KAFKA_PORT\""
+    echo "  kafkaBootstrapServers: \"$KAFKA_NODE_BOOTSTRAP_SERVERS\""
     echo "image:"
     echo "  pullPolicy: Never"
+    # The tag stays the chart's appVersion; the image ID in a pod annotation rolls the
+    # operator pod when the image was rebuilt, and changes nothing when it was not.
+    echo "podAnnotations:"
+    echo "  huleedu.io/image-id: \"$("$REPO/scripts/local-cluster.sh" image-id operator)\""
 } >"$values"
 
 t0=$SECONDS

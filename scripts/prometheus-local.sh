@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A real Prometheus server (Debian package `prometheus`) for the local test ground. It
+# A real Prometheus server (3.16, built from its Go module by `scripts/local-cluster.sh
+# build`, because Debian's package has no Kubernetes discovery) for the local ground. It
 # discovers pods through the Kubernetes API (kubernetes_sd_configs, role pod, with the
 # ground's kubeconfig) and scrapes the ones whose annotations ask for it, the
 # `prometheus.io/scrape|port|path` convention the operator renders when the Prometheus
@@ -18,6 +19,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HULEEDU_LOG_TAG=prometheus-local
 # shellcheck source=lib/common.sh
 source "$REPO/scripts/lib/common.sh"
+load_versions
+PROMETHEUS_BIN="${HULEEDU_CACHE_DIR:-$HOME/.cache/huleedu}/bin/prometheus-$PROMETHEUS_VERSION/prometheus"
 
 STATE_ROOT="$(realpath -m "${HULEEDU_STATE_DIR:-$REPO/.local}")"
 STATE_DIR="$STATE_ROOT/prometheus"
@@ -77,11 +80,12 @@ cmd_start() {
         log "already running (pid $(cat "$PID_FILE")) on 127.0.0.1:$PORT"
         return 0
     fi
-    command -v prometheus >/dev/null || die "prometheus is missing (apt-get install prometheus)"
+    [[ -x "$PROMETHEUS_BIN" ]] ||
+        die "$PROMETHEUS_BIN is missing: scripts/local-cluster.sh build builds it (with the real node)"
     [[ -f "$KUBECONFIG_FILE" ]] || die "no kubeconfig at $KUBECONFIG_FILE (scripts/local-cluster.sh up first)"
     rm -rf "$STATE_DIR"
     write_config
-    setsid prometheus --config.file="$STATE_DIR/prometheus.yml" \
+    setsid "$PROMETHEUS_BIN" --config.file="$STATE_DIR/prometheus.yml" \
         --storage.tsdb.path="$STATE_DIR/data" --storage.tsdb.retention.time=2h \
         --web.listen-address="127.0.0.1:$PORT" --log.level=warn \
         >"$STATE_DIR/prometheus.log" 2>&1 </dev/null 8>&- 9>&- &

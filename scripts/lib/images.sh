@@ -102,6 +102,17 @@ load_image() {
     log "loaded $image into the node's containerd"
 }
 
+# image_id runtime|operator: the buildah image ID of that target (short).
+image_id() {
+    local image
+    case "$1" in
+    runtime) image=$(runtime_image) ;;
+    operator) image=$(operator_image) ;;
+    *) die "image-id: runtime or operator" ;;
+    esac
+    buildah_ inspect --type image --format '{{.FromImageID}}' "$image" | cut -c1-12
+}
+
 cmd_images() {
     local t0=$SECONDS
     node_can_run >/dev/null || die "images need buildah and root: $(node_can_run)"

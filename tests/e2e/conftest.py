@@ -1,35 +1,44 @@
-"""Fixtures for the cluster-agnostic end-to-end suite: ``KUBECONFIG`` is the only input.
+"""Fixtures for the end-to-end suite: real containers, the in-cluster operator.
 
-The same tests run against the local control plane and against a kind cluster
-(``scripts/e2e-kind.sh``). Which operator serves the cluster:
+``KUBECONFIG`` picks the cluster:
 
-- ``HULEEDU_E2E_OPERATOR=cluster``: one is already running in the cluster (the kind
-  path installs the chart); the CRD comes with it.
-- ``HULEEDU_E2E_OPERATOR=local``: the tests apply the CRD and start
-  ``huleedu-operator run`` as a local process for the session. Needed on the local
-  control plane, whose pods are fake (kwok) and so cannot run the operator image.
-- unset: ``local`` when KUBECONFIG is the local control plane's
-  (``$HULEEDU_STATE_DIR/kubeconfig``), else ``cluster``.
+- the local ground's kubeconfig (``$HULEEDU_STATE_DIR/kubeconfig``, what ``make test``
+  sets): pods run as real containers on the ground's real node
+  (``scripts/local-cluster.sh``). The session installs the operator with Helm from the
+  image built here from the Dockerfile (``scripts/operator-install.sh``: it reuses the
+  release ``make demo`` installed), and every test namespace is steered onto the real
+  node by namespace annotations, under the enforced ``restricted`` Pod Security
+  Standard. Without the real node every test fails and says why.
+- any other cluster (kind, through ``scripts/e2e-kind.sh``): the chart must already be
+  installed there.
 
-Nothing here skips: without ``KUBECONFIG`` every test fails saying what to set.
+The suite talks to Services from inside the cluster, through a client pod
+(:class:`ClientPod`), so the path under test is pod -> ClusterIP -> kube-proxy -> pod,
+the way the services call each other. Kafka is checked from this process with aiokafka
+(``KAFKA_BOOTSTRAP_SERVERS``); pods reach the same broker on the node address.
+Nothing here skips.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from ground import REPO, ground, is_local_ground
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+CLIENT_SCRIPT = Path(__file__).with_name("client_script.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,15 +54,14 @@ def kubeconfig() -> str:
     if not value:
         pytest.fail(
             "tests/e2e needs KUBECONFIG: `source <(scripts/local-cluster.sh env)` for the "
-            "local control plane (with HULEEDU_E2E_OPERATOR=local), or run "
-            "scripts/e2e-kind.sh",
+            "local ground (make test does it), or run scripts/e2e-kind.sh",
             pytrace=False,
         )
     return value
 
 
 @pytest.fixture(scope="session")
-def kubectl(kubeconfig: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+def kubectl(kubeconfig: str) -> Kubectl:
     venv_kubectl = Path(sys.executable).parent / "kubectl"
     exe = str(venv_kubectl) if venv_kubectl.exists() else "kubectl"
 
@@ -76,97 +84,252 @@ def kubectl(kubeconfig: str) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass(frozen=True)
+class Ground:
+    local: bool
+    real_node: str | None
+    kafka_bootstrap: str
+    """Where this test process reaches the broker."""
 
 
-def _default_mode(kubeconfig: str) -> str:
-    local = Path(os.environ.get("HULEEDU_STATE_DIR") or REPO / ".local") / "kubeconfig"
-    return "local" if Path(kubeconfig).resolve() == local.resolve() else "cluster"
+@pytest.fixture(scope="session")
+def real_ground(kubeconfig: str, kubectl: Kubectl) -> Ground:
+    local = is_local_ground(kubeconfig)
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if not kafka:
+        pytest.fail(
+            "KAFKA_BOOTSTRAP_SERVERS is not set: `source <(scripts/kafka-local.sh env)` "
+            "(make test does it)",
+            pytrace=False,
+        )
+    if not local:
+        return Ground(local=False, real_node=None, kafka_bootstrap=kafka)
+    node = ground()["GROUND_REAL_NODE"]
+    found = kubectl(
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+        check=False,
+    )
+    if found.returncode != 0 or found.stdout.strip() != "True":
+        status = subprocess.run(
+            [str(REPO / "scripts" / "local-cluster.sh"), "status"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        pytest.fail(
+            f"the local ground has no Ready real node {node}: tests/e2e needs real "
+            f"containers (scripts/local-cluster.sh up adds it when the host allows; "
+            f"HULEEDU_REAL_NODE=0 turns it off).\n{status}",
+            pytrace=False,
+        )
+    return Ground(local=True, real_node=node, kafka_bootstrap=kafka)
 
 
-# Module scope, not session: a cluster-wide operator left running would reconcile (and
-# fight over) the namespaces of every test module that runs after this one.
-@pytest.fixture(scope="module")
-def operator(
-    kubeconfig: str, kubectl: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
-    mode = os.environ.get("HULEEDU_E2E_OPERATOR") or _default_mode(kubeconfig)
-    if mode == "cluster":
-        # The chart brings the CRD; fail early and clearly when no operator is installed.
-        found = kubectl(
-            "get",
-            "deployments",
-            "-A",
-            "-l",
-            "app.kubernetes.io/name=huleedu-operator",
-            "-o",
-            "name",
+@pytest.fixture(scope="session")
+def operator(real_ground: Ground, kubectl: Kubectl) -> None:
+    """The chart's operator, running as a pod. On the local ground it is installed (or
+    reused) from the image built here; elsewhere it must already be installed."""
+    if real_ground.local:
+        proc = subprocess.run(
+            [str(REPO / "scripts" / "operator-install.sh")],
+            capture_output=True,
+            text=True,
+            timeout=900,
             check=False,
         )
-        if not found.stdout.strip():
+        if proc.returncode != 0:
             pytest.fail(
-                "no huleedu-operator Deployment in the cluster: install the chart, "
-                "or set HULEEDU_E2E_OPERATOR=local",
-                pytrace=False,
+                f"scripts/operator-install.sh failed:\n{proc.stderr[-4000:]}", pytrace=False
             )
-        yield
-        return
-    if mode != "local":
-        pytest.fail(f"HULEEDU_E2E_OPERATOR={mode!r}: use 'cluster' or 'local'", pytrace=False)
-    kubectl(
-        "apply",
-        "--server-side",
-        "--force-conflicts",
-        "-f",
-        str(REPO / "crds" / "huleedu.io_huleeduservices.yaml"),
+    found = kubectl(
+        "get", "deployments", "-A", "-l", "app.kubernetes.io/name=huleedu-operator", "-o", "name"
     )
-    kubectl(
-        "wait", "--for=condition=Established", "crd/huleeduservices.huleedu.io", "--timeout=60s"
-    )
-    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
-    liveness = _free_port()
-    env = {
-        **os.environ,
-        "KUBECONFIG": kubeconfig,
-        "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": os.environ.get(
-            "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS", "kafka.kafka.svc:9092"
-        ),
-        "HULEEDU_OPERATOR_METRICS_PORT": str(_free_port()),
-        "HULEEDU_OPERATOR_LIVENESS_PORT": str(liveness),
-        "HULEEDU_OPERATOR_BIND_ADDRESS": "127.0.0.1",
-    }
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "huleedu-operator"), "run"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    if not found.stdout.strip():
+        pytest.fail(
+            "no huleedu-operator Deployment in the cluster: install the chart", pytrace=False
         )
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{liveness}/healthz", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail("the local operator never answered /healthz", pytrace=False)
-                time.sleep(0.5)
-        yield
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
-def namespace(kubectl: Callable[..., Any], request: pytest.FixtureRequest) -> Iterator[str]:
+def namespace(kubectl: Kubectl, real_ground: Ground) -> Iterator[str]:
+    """A fresh ``e2e-*`` namespace (the in-cluster operator watches that pattern) whose
+    pods run on the real node under the enforced restricted Pod Security Standard."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
+    if real_ground.local:
+        subprocess.run(
+            [str(REPO / "scripts" / "local-cluster.sh"), "real-namespace", name],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    else:
+        kubectl("create", "namespace", name)
+        kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
     yield name
     kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+# --- helpers the tests share ---------------------------------------------------------
+
+
+def load_example(filename: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = yaml.safe_load((REPO / "examples" / filename).read_text())
+    resource["metadata"]["namespace"] = namespace
+    resource["spec"].update(spec)
+    return resource
+
+
+def apply(kubectl: Kubectl, resource: dict[str, Any], manager: str = "e2e") -> None:
+    kubectl(
+        "apply",
+        "--server-side",
+        f"--field-manager={manager}",
+        "-f",
+        "-",
+        input=yaml.safe_dump(resource),
+    )
+
+
+def get(kubectl: Kubectl, namespace: str, *what: str) -> dict[str, Any]:
+    out = kubectl("get", *what, "-n", namespace, "-o", "json").stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def conditions(resource: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in resource.get("status", {}).get("conditions", [])}
+
+
+def wait_ready(kubectl: Kubectl, namespace: str, name: str, timeout: float = 240) -> None:
+    proc = kubectl(
+        "wait",
+        f"huleeduservices/{name}",
+        "-n",
+        namespace,
+        "--for=condition=Ready",
+        f"--timeout={int(timeout)}s",
+        check=False,
+        timeout=timeout + 30,
+    )
+    if proc.returncode != 0:
+        status = get(kubectl, namespace, f"huleeduservices/{name}").get("status", {})
+        pods = kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout
+        pytest.fail(
+            f"{name} not Ready after {timeout:.0f}s; status: {json.dumps(status)}\n{pods}",
+            pytrace=False,
+        )
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, message: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s: {message}", pytrace=False)
+        time.sleep(1)
+
+
+def pods_of(kubectl: Kubectl, namespace: str, service: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = get(
+        kubectl, namespace, "pods", "-l", f"huleedu.io/service={service}"
+    )["items"]
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+
+class ClientPod:
+    """A pod of the runtime image that runs ``client_script.py`` commands, so requests
+    take the in-cluster path (pod -> Service ClusterIP -> kube-proxy -> pod)."""
+
+    def __init__(self, kubectl: Kubectl, namespace: str) -> None:
+        self.kubectl = kubectl
+        self.namespace = namespace
+
+    def run(self, *args: str, timeout: float = 120) -> Any:
+        proc = self.kubectl(
+            "exec",
+            "-i",
+            "-n",
+            self.namespace,
+            "e2e-client",
+            "--",
+            "python3",
+            "-",
+            *args,
+            input=CLIENT_SCRIPT.read_text(),
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"client {' '.join(args)} failed: {proc.stderr[-2000:]}", pytrace=False)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Run in the background; :meth:`result` collects the JSON it prints."""
+        venv_kubectl = Path(sys.executable).parent / "kubectl"
+        proc = subprocess.Popen(
+            [
+                *(str(venv_kubectl), "exec", "-i", "-n", self.namespace, "e2e-client", "--"),
+                *("python3", "-", *args),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(CLIENT_SCRIPT.read_text())
+        proc.stdin.close()
+        return proc
+
+    @staticmethod
+    def result(proc: subprocess.Popen[str], timeout: float = 180) -> Any:
+        out, err = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            pytest.fail(f"client failed: {err[-2000:]}", pytrace=False)
+        return json.loads(out.strip().splitlines()[-1])
+
+
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+@pytest.fixture
+def client(kubectl: Kubectl, namespace: str, operator: None) -> ClientPod:
+    image = runtime_image(kubectl)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "e2e-client", "namespace": namespace},
+        "spec": {
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {
+                    "name": "client",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["python3", "-c", "import time; time.sleep(10**9)"],
+                    "securityContext": RESTRICTED_CONTAINER,
+                }
+            ],
+        },
+    }
+    kubectl("apply", "-f", "-", input=yaml.safe_dump(pod))
+    kubectl("wait", "-n", namespace, "pod/e2e-client", "--for=condition=Ready", "--timeout=120s")
+    return ClientPod(kubectl, namespace)
+
+
+def runtime_image(kubectl: Kubectl) -> str:
+    """The runtime image the in-cluster operator defaults to (the chart's appVersion)."""
+    chart = yaml.safe_load((REPO / "charts" / "huleedu-operator" / "Chart.yaml").read_text())
+    return f"ghcr.io/huleedu/huleedu-runtime:{chart['appVersion']}"
