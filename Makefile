@@ -47,7 +47,7 @@ test: setup ## everything CI runs; starts the local ground (unless KUBECONFIG is
 	@if [ -z "$$KUBECONFIG" ]; then scripts/prometheus-local.sh start; fi
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
 	  source <(scripts/prometheus-local.sh env) && \
-	  $(VENV)/bin/pytest tests -q -m 'not slow'
+	  $(VENV)/bin/pytest tests -q -m 'not slow and not ground'
 
 test-e2e: setup ## real pods on the local ground's real node (or KUBECONFIG's cluster)
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \

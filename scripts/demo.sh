@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# make demo: run the operator with the examples, end to end.
+# make demo: the operator and the examples, end to end, as real software.
 #
-# With KUBECONFIG unset it starts the local control plane (scripts/local-cluster.sh up;
-# the first run builds it, many minutes). With KUBECONFIG set it uses that cluster.
-# Then: installs the CRD, starts the operator in the background (log:
-# $HULEEDU_STATE_DIR/operator.log, stop with `scripts/demo.sh stop`), applies
-# examples/*.yaml, waits until both are Ready and prints them with their children.
+# With KUBECONFIG unset (the local ground):
+#   1. scripts/local-cluster.sh up: the control plane, the kwok node and the real node
+#      (containerd + kubelet + kube-proxy). First run: many minutes of Go builds.
+#   2. scripts/kafka-local.sh start: the broker, also on the node address for pods.
+#   3. scripts/operator-install.sh: builds the Dockerfile's images with buildah, loads
+#      them into the node, `helm install`s the chart (the operator runs as a pod).
+#   4. applies examples/content-service.yaml and examples/event-worker.yaml in namespace
+#      huleedu (steered onto the real node), waits until both are Ready, and proves
+#      them real: the pods with their node and container IDs, a response from
+#      content-service through its ClusterIP Service, and a request the worker consumed
+#      from the broker, answered on its result topic.
+#   The operator release stays installed and watches only `huleedu` and `e2e-*`;
+#   `make test` reuses it for tests/e2e and its own operators never act there.
+#   `scripts/demo.sh stop` uninstalls the release.
+#
+# With KUBECONFIG set: that cluster, with the operator as a local process (log:
+# $HULEEDU_STATE_DIR/operator.log); the examples must be able to pull the runtime
+# image there. `scripts/demo.sh stop` stops the process.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE_DIR="${HULEEDU_STATE_DIR:-$REPO/.local}"
@@ -13,52 +26,129 @@ PID_FILE="$STATE_DIR/operator.pid"
 LOG_FILE="$STATE_DIR/operator.log"
 export PATH="$REPO/.venv/bin:$PATH"
 mkdir -p "$STATE_DIR"
+NS=huleedu
 
-stop_operator() {
-  if [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
-    kill "$(cat "$PID_FILE")"
-    echo "demo: operator stopped"
-  fi
-  rm -f "$PID_FILE"
+stop_local_operator() {
+    if [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+        kill "$(cat "$PID_FILE")"
+        echo "demo: local operator stopped"
+    fi
+    rm -f "$PID_FILE"
 }
 
 if [[ "${1:-}" == "stop" ]]; then
-  stop_operator
-  exit 0
+    stop_local_operator
+    if [[ -z "${KUBECONFIG:-}" ]] && "$REPO/scripts/local-cluster.sh" status >/dev/null 2>&1; then
+        "$REPO/scripts/operator-install.sh" uninstall
+        echo "demo: operator release uninstalled"
+    fi
+    exit 0
 fi
 
-if [[ -z "${KUBECONFIG:-}" ]]; then
-  echo "demo: KUBECONFIG not set, using the local control plane"
-  "$REPO/scripts/local-cluster.sh" up
-  # shellcheck disable=SC1090
-  source <("$REPO/scripts/local-cluster.sh" env)
-else
-  echo "demo: using KUBECONFIG=$KUBECONFIG"
+wait_examples() {
+    if ! kubectl wait -n "$NS" --for=condition=Ready hes/content-service hes/event-worker --timeout=240s; then
+        echo "demo: resources did not become Ready:" >&2
+        kubectl get hes,pods -n "$NS" -o wide >&2 || true
+        kubectl logs -n huleedu-system deploy/huleedu-operator --tail=40 >&2 2>/dev/null || tail -n 40 "$LOG_FILE" >&2 || true
+        exit 1
+    fi
+}
+
+if [[ -n "${KUBECONFIG:-}" ]]; then
+    echo "demo: using KUBECONFIG=$KUBECONFIG (operator as a local process)"
+    kubectl apply --server-side --force-conflicts -f "$REPO/crds/"
+    kubectl wait --for=condition=Established crd/huleeduservices.huleedu.io --timeout=60s
+    kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
+    stop_local_operator
+    HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS="${HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS:-kafka.huleedu.svc:9092}" \
+    HULEEDU_OPERATOR_BIND_ADDRESS=127.0.0.1 \
+    HULEEDU_OPERATOR_LOG_FORMAT="${HULEEDU_OPERATOR_LOG_FORMAT:-json}" \
+        nohup huleedu-operator run >"$LOG_FILE" 2>&1 &
+    echo $! >"$PID_FILE"
+    echo "demo: operator running (pid $(cat "$PID_FILE"), log $LOG_FILE)"
+    kubectl apply --server-side -f "$REPO/examples/content-service.yaml" -f "$REPO/examples/event-worker.yaml"
+    wait_examples
+    echo
+    kubectl get hes -A -o wide
+    echo
+    kubectl get deployments,services,configmaps,poddisruptionbudgets,pods -n "$NS" -l app.kubernetes.io/managed-by=huleedu-operator
+    echo
+    echo "demo: done. The operator keeps running; stop it with: scripts/demo.sh stop"
+    exit 0
 fi
 
-kubectl apply --server-side --force-conflicts -f "$REPO/crds/"
-kubectl wait --for=condition=Established crd/huleeduservices.huleedu.io --timeout=60s
-kubectl create namespace huleedu --dry-run=client -o yaml | kubectl apply -f -
-
-stop_operator
-HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS="${HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS:-kafka.huleedu.svc:9092}" \
-HULEEDU_OPERATOR_BIND_ADDRESS=127.0.0.1 \
-HULEEDU_OPERATOR_LOG_FORMAT="${HULEEDU_OPERATOR_LOG_FORMAT:-json}" \
-  nohup huleedu-operator run >"$LOG_FILE" 2>&1 &
-echo $! >"$PID_FILE"
-echo "demo: operator running (pid $(cat "$PID_FILE"), log $LOG_FILE)"
-
+echo "demo: KUBECONFIG not set, using the local ground"
+"$REPO/scripts/local-cluster.sh" up
+# shellcheck disable=SC1090
+source <("$REPO/scripts/local-cluster.sh" env)
+"$REPO/scripts/kafka-local.sh" start
+# shellcheck disable=SC1090
+source <("$REPO/scripts/kafka-local.sh" env)
+"$REPO/scripts/operator-install.sh"
+"$REPO/scripts/local-cluster.sh" real-namespace "$NS" >/dev/null
 kubectl apply --server-side -f "$REPO/examples/content-service.yaml" -f "$REPO/examples/event-worker.yaml"
-if ! kubectl wait -n huleedu --for=condition=Ready hes/content-service hes/event-worker --timeout=180s; then
-  echo "demo: resources did not become Ready; operator log tail:" >&2
-  tail -n 40 "$LOG_FILE" >&2
-  exit 1
-fi
+wait_examples
+
 echo
 kubectl get hes -A -o wide
 echo
-kubectl get deployments,services,configmaps,poddisruptionbudgets,pods -n huleedu -l app.kubernetes.io/managed-by=huleedu-operator
+echo "== pods: real containers on the real node"
+for ns in huleedu-system "$NS"; do
+    kubectl get pods -n "$ns" -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,NODE:.spec.nodeName,IP:.status.podIP,CONTAINER:.status.containerStatuses[0].containerID' --no-headers
+done | column -t
 echo
-kubectl get hes event-worker -n huleedu -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}'
+echo "== content-service through its ClusterIP Service (kube-proxy)"
+ip=$(kubectl get svc -n "$NS" content-service -o jsonpath='{.spec.clusterIP}')
+port=$(kubectl get svc -n "$NS" content-service -o jsonpath='{.spec.ports[0].port}')
+echo "POST http://$ip:$port/v1/content"
+curl -sS --max-time 10 -H 'Content-Type: application/json' -d '{"text": "hello from make demo"}' "http://$ip:$port/v1/content"
 echo
-echo "demo: done. The operator keeps running; stop it with: scripts/demo.sh stop"
+echo "GET http://$ip:$port/healthz"
+curl -sS --max-time 10 "http://$ip:$port/healthz"
+echo
+echo
+echo "== event-worker: a request through the broker and its answer"
+python3 - <<'PY'
+import asyncio, json, os, uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+BOOTSTRAP = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+REQUESTS, RESULTS = "huleedu.content.requested.v1", "huleedu.content.processed.v1"
+
+
+async def main() -> None:
+    request = {"id": uuid.uuid4().hex[:12], "text": "make demo says hello"}
+    consumer = AIOKafkaConsumer(RESULTS, bootstrap_servers=BOOTSTRAP, auto_offset_reset="latest",
+                                group_id=f"demo-{request['id']}")
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await asyncio.sleep(0.2)
+        await consumer.seek_to_end()
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(REQUESTS, json.dumps(request).encode(), key=request["id"].encode())
+        finally:
+            await producer.stop()
+        print(f"produced to {REQUESTS}: {json.dumps(request)}")
+        async with asyncio.timeout(60):
+            async for record in consumer:
+                result = json.loads(record.value)
+                if result.get("id") == request["id"]:
+                    print(f"consumed by the worker, its answer on {RESULTS}: {json.dumps(result)}")
+                    return
+    finally:
+        await consumer.stop()
+
+
+asyncio.run(main())
+PY
+echo
+kubectl logs -n "$NS" deploy/event-worker --tail=200 | grep -m1 -F '"consumer_started"' | cut -c1-240 || true
+echo
+echo "demo: done. The operator release keeps running (watching huleedu and e2e-*);"
+echo "      make test reuses it. Remove it with: scripts/demo.sh stop; the ground with: make cluster-down"

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -36,3 +38,37 @@ def local_kubeconfig() -> Path:
 
 def is_local_ground(kubeconfig: str) -> bool:
     return Path(kubeconfig).resolve() == local_kubeconfig().resolve()
+
+
+GROUND_PROGRAMS = (
+    "containerd",
+    "kubelet",
+    "kube-proxy",
+    "socat",
+    "etcd",
+    "kube-apiserver",
+    "kube-controller",
+    "kube-scheduler",
+    "kwok",
+    "java",
+    "prometheus",
+)
+"""Programs of the ground (the broker is ``java``), as ``ss -p`` names them."""
+
+
+def exposed_listeners() -> list[str]:
+    """Listening sockets of the ground's programs on anything but loopback or the node
+    address (the network rule of these machines: never 0.0.0.0, never eth0)."""
+    node = ground()["GROUND_NODE_IP"]
+    allowed = ("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:", f"{node}:", f"[::ffff:{node}]:")
+    out = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
+    bad = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 6:
+            continue
+        local, users = fields[3], fields[5]
+        programs = re.findall(r'\(\("([^"]+)"', users)
+        if any(p.startswith(GROUND_PROGRAMS) for p in programs) and not local.startswith(allowed):
+            bad.append(f"{local} {users}")
+    return bad

@@ -285,6 +285,7 @@ class ClientPod:
         assert proc.stdin is not None
         proc.stdin.write(CLIENT_SCRIPT.read_text())
         proc.stdin.close()
+        proc.stdin = None  # written and closed: communicate() must not flush it again
         return proc
 
     @staticmethod

@@ -56,10 +56,10 @@ def produce_paced(
     asyncio.run(go())
 
 
-async def _partitions(bootstrap: str, topic: str, timeout: float = 20) -> set[int]:
+async def _partitions(bootstrap: str, topic: str, wait_seconds: float = 20) -> set[int]:
     """The topic's partitions, waiting for a just-created topic to reach the metadata
     (the admin client asks the broker; a consumer's metadata cache can lag)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wait_seconds
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
