@@ -32,6 +32,10 @@ class OperatorProcess:
         env: dict[str, str] | None = None,
         module: str | None = None,
     ) -> None:
+        if not namespaces:
+            # Never the whole cluster: an in-cluster operator may serve other namespaces
+            # of it (tests/operator_harness.py IN_CLUSTER_NAMESPACES).
+            raise ValueError("a benchmark operator serves the namespaces it is given; pass some")
         self.namespaces = namespaces
         # ``-m <module>`` for a variant (bench/experiments); default: the real CLI.
         self.command = ["-m", module] if module else ["-m", "huleedu_operator.cli", "run"]

@@ -18,6 +18,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
 
+# The namespaces of the Helm-installed in-cluster operator (the demo's and the e2e
+# suite's; chart value watchNamespaces={huleedu,e2e-*}). Operators that share a cluster
+# must serve disjoint namespaces: every operator the test suites start as a local
+# process keeps out of these, unless a test names its own namespaces.
+IN_CLUSTER_NAMESPACES = ("huleedu", "e2e-*")
+# HULEEDU_OPERATOR_NAMESPACES for "every namespace but the in-cluster operator's".
+OUTSIDE_IN_CLUSTER = ",".join(f"!{ns}" for ns in IN_CLUSTER_NAMESPACES)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -26,11 +34,15 @@ def free_port() -> int:
 
 
 class OperatorProcess:
+    """``huleedu-operator run``; ``settings`` become ``HULEEDU_OPERATOR_<NAME>``. Without
+    ``namespaces`` it serves every namespace but :data:`IN_CLUSTER_NAMESPACES`."""
+
     def __init__(self, kubeconfig: str, log_path: Path, **settings: str) -> None:
         self.metrics_port, self.liveness_port = free_port(), free_port()
         env = {
             **os.environ,
             "KUBECONFIG": kubeconfig,
+            "HULEEDU_OPERATOR_NAMESPACES": OUTSIDE_IN_CLUSTER,
             "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "kafka.huleedu.svc:9092",
             "HULEEDU_OPERATOR_METRICS_PORT": str(self.metrics_port),
             "HULEEDU_OPERATOR_LIVENESS_PORT": str(self.liveness_port),
@@ -88,7 +100,8 @@ def crd_installed(kubectl: Callable[..., Any]) -> None:
 def operator(
     kubeconfig: str, crd_installed: None, tmp_path_factory: Any, wait_until: Callable[..., Any]
 ) -> Iterator[OperatorProcess]:
-    """One operator for the test module, watching every namespace."""
+    """One operator for the test module, watching every namespace except the in-cluster
+    operator's (:data:`IN_CLUSTER_NAMESPACES`)."""
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
     proc = OperatorProcess(kubeconfig, log_path)
     wait_until(proc.alive, timeout=60, message="operator liveness endpoint never answered")

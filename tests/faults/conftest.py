@@ -29,6 +29,8 @@ sys.path.insert(0, str(REPO))
 from bench.kube import Kube, kubeconfig_path  # noqa: E402
 from bench.operator import OperatorProcess  # noqa: E402
 
+from operator_harness import IN_CLUSTER_NAMESPACES  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "faults.json"
 _results_lock = threading.Lock()
 
@@ -77,13 +79,15 @@ def fault_namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[Call
 @pytest.fixture
 def operators(tmp_path: Path) -> Iterator[Callable[..., OperatorProcess]]:
     """``start(namespaces, **env)``: an operator subprocess, stopped after the test (its
-    log tail printed, so a failure shows what the operator saw)."""
+    log tail printed, so a failure shows what the operator saw). An empty ``namespaces``
+    serves every namespace but the in-cluster operator's, never the whole cluster."""
     started: list[OperatorProcess] = []
 
     def start(
         namespaces: list[str], env: dict[str, str] | None = None, name: str = "op"
     ) -> OperatorProcess:
-        proc = OperatorProcess(namespaces, tmp_path / f"{name}-{len(started)}.log", env)
+        served = namespaces or [f"!{ns}" for ns in IN_CLUSTER_NAMESPACES]
+        proc = OperatorProcess(served, tmp_path / f"{name}-{len(started)}.log", env)
         started.append(proc)
         return proc.start()
 

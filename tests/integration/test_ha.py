@@ -1,5 +1,10 @@
 """Two operator replicas with kopf peering: only the highest priority acts, and when it
-dies without saying goodbye (kill -9) the other takes over within the peer lifetime."""
+dies without saying goodbye (kill -9) the other takes over within the peer lifetime.
+
+Both namespace modes that peer differently: a literal namespace list keeps the
+keep-alives in a KopfPeering in that namespace; globs or exclusions keep them in a
+ClusterKopfPeering (controller/namespaces.py says why).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from kubernetes import client
 
-from operator_harness import REPO, OperatorProcess, apply, hes
+from operator_harness import OUTSIDE_IN_CLUSTER, REPO, OperatorProcess, apply, hes
 
-PEERING_CRD = REPO / "charts" / "huleedu-operator" / "crds" / "kopf.dev_kopfpeerings.yaml"
+CRDS = REPO / "charts" / "huleedu-operator" / "crds"
 LIFETIME = 5
 
 
@@ -32,7 +38,9 @@ def is_ready(custom_objects: client.CustomObjectsApi, namespace: str, name: str)
     )
 
 
+@pytest.mark.parametrize("mode", ["namespaces", "patterns"])
 def test_standby_takes_over_after_the_active_replica_is_killed(
+    mode: str,
     kubeconfig: str,
     crd_installed: None,
     namespace: str,
@@ -41,22 +49,22 @@ def test_standby_takes_over_after_the_active_replica_is_killed(
     wait_until: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(PEERING_CRD))
-    kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=60s")
     peering = f"ha-{uuid.uuid4().hex[:6]}"
-    kubectl(
-        "apply",
-        "-f",
-        "-",
-        input=yaml.safe_dump(
-            {
-                "apiVersion": "kopf.dev/v1",
-                "kind": "KopfPeering",
-                "metadata": {"name": peering, "namespace": namespace},
-            }
-        ),
-    )
-    common = {"namespaces": namespace, "peering": peering, "peering_lifetime": str(LIFETIME)}
+    if mode == "namespaces":
+        served = namespace
+        kind, plural = "KopfPeering", "kopfpeerings"
+        metadata = {"name": peering, "namespace": namespace}
+    else:
+        # Pattern mode (an exclusion makes it one), serving only this test's namespace.
+        served = f"{namespace},{OUTSIDE_IN_CLUSTER}"
+        kind, plural = "ClusterKopfPeering", "clusterkopfpeerings"
+        metadata = {"name": peering}
+    crd = CRDS / f"kopf.dev_{plural}.yaml"
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+    kubectl("wait", "--for=condition=Established", f"crd/{plural}.kopf.dev", "--timeout=60s")
+    peering_object = {"apiVersion": "kopf.dev/v1", "kind": kind, "metadata": metadata}
+    kubectl("apply", "-f", "-", input=yaml.safe_dump(peering_object))
+    common = {"namespaces": served, "peering": peering, "peering_lifetime": str(LIFETIME)}
     active = OperatorProcess(
         kubeconfig, tmp_path / "active.log", priority="200", instance_name="active", **common
     )
@@ -72,6 +80,15 @@ def test_standby_takes_over_after_the_active_replica_is_killed(
         assert standby.metric("huleedu_operator_reconciles_total") == 0, (
             "the standby reconciled while a higher-priority peer was alive"
         )
+        # Both keep their keep-alives in the peering object this mode uses.
+        if mode == "namespaces":
+            obj = custom_objects.get_namespaced_custom_object(
+                "kopf.dev", "v1", namespace, plural, peering
+            )
+        else:
+            obj = custom_objects.get_cluster_custom_object("kopf.dev", "v1", plural, peering)
+        priorities = sorted(peer["priority"] for peer in (obj.get("status") or {}).values())
+        assert priorities == [100, 200], obj.get("status")
 
         active.proc.send_signal(signal.SIGKILL)
         active.proc.wait(timeout=10)
@@ -93,3 +110,5 @@ def test_standby_takes_over_after_the_active_replica_is_killed(
     finally:
         standby.stop()
         active.stop()
+        if mode == "patterns":  # cluster-scoped: the namespace's deletion does not take it
+            kubectl("delete", "clusterkopfpeering", peering, "--ignore-not-found")

@@ -13,6 +13,14 @@ process's unique instance name, so the work cannot have been done by another ope
 Minimal: ``kubectl auth can-i --as=system:serviceaccount:<ns>:<sa>`` shows what the
 ServiceAccount must not do, next to a few things it must do (so the checks are not
 vacuously "no").
+
+Three releases: cluster-wide (``watchNamespaces`` empty; checked with ``can-i`` only, as
+an operator serving the whole cluster would act in the in-cluster operator's
+namespaces), pattern mode (``!huleedu,!e2e-*``: cluster-wide RBAC, and the operator run
+here keeps out of those namespaces and out of one more it is told to exclude) and
+namespaced. The releases' own operator pods are never scheduled (a node selector no
+node has): only their ServiceAccounts and RBAC are used, so on a cluster with a real
+node no extra operator acts anywhere.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import pytest
 import yaml
 from kubernetes import client
 
+from operator_harness import IN_CLUSTER_NAMESPACES
 from unit.chart.helm_cli import CHART, run_helm
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
@@ -43,12 +52,20 @@ OPERATOR_EXE = Path(sys.executable).parent / "huleedu-operator"
 RBAC_DENIAL = re.compile(r'forbidden: User \\?"[^"\\]+\\?" cannot')
 
 
+# The chart's watchNamespaces per release; "namespaced" gets a fresh namespace.
+OUTSIDE_IN_CLUSTER = [f"!{ns}" for ns in IN_CLUSTER_NAMESPACES]
+MODES = ("cluster", "patterns", "namespaced")
+# Keeps a release's own operator pod Pending: its ServiceAccount is what the test uses.
+NEVER_SCHEDULED = "nodeSelector.huleedu\\.test/never-scheduled=true"
+
+
 @dataclass
 class Install:
     release: str
     namespace: str  # where the operator's ServiceAccount lives
     account: str  # its ServiceAccount (also the peering name)
-    watched: list[str]  # workload namespaces; empty: cluster-wide
+    watch: list[str]  # the chart's watchNamespaces; empty: cluster-wide
+    watched: list[str]  # literal workload namespaces (namespaced mode); else empty
 
     @property
     def user(self) -> str:
@@ -95,7 +112,9 @@ def token_kubeconfig(kubectl: Kubectl, install: Install, path: Path) -> Path:
 class OperatorAsServiceAccount:
     """``huleedu-operator run`` as a local process, authenticated only by the token."""
 
-    def __init__(self, kubeconfig: Path, install: Install, log_path: Path) -> None:
+    def __init__(
+        self, kubeconfig: Path, install: Install, log_path: Path, namespaces: list[str]
+    ) -> None:
         self.instance = f"rbac-proof-{uuid.uuid4().hex[:8]}"
         self.liveness_port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HULEEDU_OPERATOR_")}
@@ -103,7 +122,7 @@ class OperatorAsServiceAccount:
         env.update(
             {
                 "KUBECONFIG": str(kubeconfig),
-                "HULEEDU_OPERATOR_NAMESPACES": ",".join(install.watched),
+                "HULEEDU_OPERATOR_NAMESPACES": ",".join(namespaces),
                 "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "kafka.example.svc:9092",
                 "HULEEDU_OPERATOR_METRICS_PORT": str(free_port()),
                 "HULEEDU_OPERATOR_LIVENESS_PORT": str(self.liveness_port),
@@ -151,34 +170,38 @@ class OperatorAsServiceAccount:
 
 @pytest.fixture(scope="module")
 def installs(core_v1: client.CoreV1Api, kubeconfig: str) -> Iterator[dict[str, Install]]:
-    """Two releases with peering on: cluster-wide, and namespaced to one namespace."""
+    """Three releases with peering on: cluster-wide, pattern mode, and namespaced to one
+    namespace."""
     created: list[str] = []
     made: dict[str, Install] = {}
     try:
-        for mode in ("cluster", "namespaced"):
+        for mode in MODES:
             home = make_namespace(core_v1, f"rbac-{mode}-op")
             created.append(home)
             watched = []
+            watch = OUTSIDE_IN_CLUSTER if mode == "patterns" else []
             if mode == "namespaced":
-                watched = [make_namespace(core_v1, "rbac-team")]
+                watched = watch = [make_namespace(core_v1, "rbac-team")]
                 created += watched
             release = f"rbac-{uuid.uuid4().hex[:6]}"
             args = ["--set", "peering.enabled=true", "--set", "peering.priority=0"]
-            if watched:
-                args += ["--set", f"watchNamespaces={{{','.join(watched)}}}"]
+            args += ["--set-string", NEVER_SCHEDULED]
+            if watch:
+                args += ["--set", f"watchNamespaces={{{','.join(watch)}}}"]
+            # No --wait: the release's pod stays Pending by design; helm has created the
+            # ServiceAccount and RBAC when it returns.
             run_helm(
                 "install",
                 release,
                 str(CHART),
                 "--namespace",
                 home,
-                "--wait",
                 "--timeout",
                 "120s",
                 *args,
                 kubeconfig=kubeconfig,
             )
-            made[mode] = Install(release, home, f"{release}-huleedu-operator", watched)
+            made[mode] = Install(release, home, f"{release}-huleedu-operator", watch, watched)
         yield made
     finally:
         for install in made.values():
@@ -203,9 +226,10 @@ def run_as_service_account(
 ) -> Iterator[Callable[[Install], OperatorAsServiceAccount]]:
     started: list[OperatorAsServiceAccount] = []
 
-    def start(install: Install) -> OperatorAsServiceAccount:
+    def start(install: Install, namespaces: list[str] | None = None) -> OperatorAsServiceAccount:
         config = token_kubeconfig(kubectl, install, tmp_path / f"{install.release}.kubeconfig")
-        operator = OperatorAsServiceAccount(config, install, tmp_path / "operator.log")
+        served = install.watch if namespaces is None else namespaces
+        operator = OperatorAsServiceAccount(config, install, tmp_path / "operator.log", served)
         started.append(operator)
         wait_until(operator.alive, timeout=60, message="the operator never answered /healthz")
         return operator
@@ -362,10 +386,10 @@ def run_scenarios(
 # --- sufficient ---------------------------------------------------------------------------
 
 
-def test_cluster_wide_operator_works_with_only_the_charts_permissions(
+def test_operator_outside_the_in_cluster_namespaces_works_with_only_the_charts_permissions(
     installs: dict[str, Install],
     run_as_service_account: Callable[..., Any],
-    namespace: str,
+    namespace_factory: Callable[..., str],
     kubectl: Kubectl,
     apps_v1: client.AppsV1Api,
     core_v1: client.CoreV1Api,
@@ -373,8 +397,13 @@ def test_cluster_wide_operator_works_with_only_the_charts_permissions(
     api_client: client.ApiClient,
     wait_until: Callable[..., Any],
 ) -> None:
-    install = installs["cluster"]
-    operator = run_as_service_account(install)
+    """Pattern mode: the chart's cluster-wide grants suffice, the peering is the
+    ClusterKopfPeering, and an excluded namespace is left alone although the RBAC would
+    allow acting there."""
+    install = installs["patterns"]
+    namespace = namespace_factory("rbac-served")
+    excluded = namespace_factory("rbac-excluded")
+    operator = run_as_service_account(install, [*install.watch, f"!{excluded}"])
     run_scenarios(
         operator, namespace, kubectl, apps_v1, core_v1, custom_objects, api_client, wait_until
     )
@@ -383,6 +412,20 @@ def test_cluster_wide_operator_works_with_only_the_charts_permissions(
         "kopf.dev", "v1", "clusterkopfpeerings", install.account
     )
     assert peering.get("status"), "the operator never wrote its keep-alive"
+
+    # Declared together: the served one becoming Ready shows the operator was live while
+    # the excluded one sat there.
+    apply(kubectl, hes("outside", excluded, type="http", image="example/web:1.0"))
+    apply(kubectl, hes("inside", namespace, type="http", image="example/web:1.0"))
+    wait_until(lambda: ready(custom_objects, namespace, "inside"), timeout=120)
+    time.sleep(2)
+    outside = custom_objects.get_namespaced_custom_object(
+        "huleedu.io", "v1alpha1", excluded, "huleeduservices", "outside"
+    )
+    assert not outside.get("status"), f"an excluded namespace got status: {outside['status']}"
+    assert gone(lambda: apps_v1.read_namespaced_deployment("outside", excluded))
+    assert events_by(custom_objects, excluded, operator.instance) == []
+    assert operator.permission_errors() == [], "\n".join(operator.permission_errors()[:10])
 
 
 def test_namespaced_operator_works_in_its_namespace_with_only_the_charts_permissions(
@@ -468,7 +511,7 @@ def scope_args(install: Install, scope: str, other_namespace: str) -> list[str]:
     return ["-n", install.watched[0] if install.watched else other_namespace]
 
 
-@pytest.mark.parametrize("mode", ["cluster", "namespaced"])
+@pytest.mark.parametrize("mode", MODES)
 def test_service_account_cannot_read_secrets_or_touch_what_it_does_not_manage(
     mode: str,
     installs: dict[str, Install],
@@ -490,20 +533,23 @@ def test_service_account_cannot_read_secrets_or_touch_what_it_does_not_manage(
     assert not missing, f"{install.user} lacks: {missing}"
 
 
-def test_only_the_namespaced_mode_lists_namespaces(
+def test_only_modes_that_serve_a_list_of_namespaces_read_namespaces(
     installs: dict[str, Install],
     kubectl: Kubectl,
 ) -> None:
     assert not can_i(kubectl, installs["cluster"], "list", "namespaces")
+    assert can_i(kubectl, installs["patterns"], "list", "namespaces")
     assert can_i(kubectl, installs["namespaced"], "list", "namespaces")
 
 
+@pytest.mark.parametrize("mode", ["cluster", "patterns"])
 def test_cluster_wide_status_and_peering_grants_are_narrow(
+    mode: str,
     installs: dict[str, Install],
     kubectl: Kubectl,
     namespace: str,
 ) -> None:
-    install = installs["cluster"]
+    install = installs[mode]
     assert can_i(
         kubectl,
         install,
