@@ -109,10 +109,11 @@ echo
 echo
 echo "== event-worker: a request through the broker and its answer"
 python3 - <<'PY'
-import asyncio, json, os, uuid
+import asyncio, json, logging, os, uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+logging.basicConfig(level=logging.CRITICAL)  # aiokafka's notes on a new topic are noise here
 BOOTSTRAP = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
 REQUESTS, RESULTS = "huleedu.content.requested.v1", "huleedu.content.processed.v1"
 

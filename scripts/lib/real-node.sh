@@ -367,7 +367,8 @@ mode: iptables
 clientConnection:
   kubeconfig: $KUBECONFIG_PATH
 hostnameOverride: $GROUND_REAL_NODE
-bindAddress: 127.0.0.1
+# Only tells kube-proxy the node's IP (iptables mode binds nothing here).
+bindAddress: $GROUND_NODE_IP
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses: ["$GROUND_NODE_IP/32"]
@@ -415,7 +416,7 @@ remove_cgroup_root() {
 node_up() {
     local t0=$SECONDS
     build_pause
-    write_containerd_config
+    node_pid_alive containerd || write_containerd_config
     make_cgroup_root
     # Pods reach the API server at the node address (the `kubernetes` Service endpoint).
     local port
@@ -430,7 +431,9 @@ node_up() {
     if ! ctr_ images ls -q | grep -qx "$PAUSE_IMAGE"; then
         import_pause_image
     fi
-    write_kubelet_config
+    # Configs are written only for a daemon about to start: kube-proxy exits when its
+    # config file is written while it runs, even with the same content.
+    node_pid_alive kubelet || write_kubelet_config
     node_pid_alive kubelet || start_daemon kubelet "$KUBELET_DIR/kubelet" \
         --config="$NODE_DIR/kubelet.yaml" \
         --kubeconfig="$KUBECONFIG_PATH" \
@@ -440,7 +443,7 @@ node_up() {
         --node-ip="$GROUND_NODE_IP" \
         --node-labels="huleedu.io/node=real" \
         --v=1
-    write_kube_proxy_config
+    node_pid_alive kube-proxy || write_kube_proxy_config
     node_pid_alive kube-proxy ||
         start_daemon kube-proxy "$KUBE_PROXY_DIR/kube-proxy" --config="$NODE_DIR/kube-proxy.yaml" --v=1
     local i
