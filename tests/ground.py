@@ -12,11 +12,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 GROUND_ENV = REPO / "scripts" / "lib" / "ground.env"
 
-IN_CLUSTER_NAMESPACES = ("huleedu", "e2e-*")
-"""Namespaces the Helm-installed operator of the demo and the e2e suite watches
-(scripts/operator-install.sh). Operators the other suites start exclude them."""
-
-
 @cache
 def ground() -> dict[str, str]:
     values: dict[str, str] = {}

@@ -554,12 +554,15 @@ node_down() {
         for chain in "${KUBE_CHAINS[@]}"; do
             chain_was_there "$table" "$chain" && continue
             if iptables -w 5 -t "$table" -S "$chain" >/dev/null 2>&1; then
-                # Unhook every jump to it, then flush and delete it.
-                iptables -w 5 -t "$table" -S 2>/dev/null | grep -E -- "-j $chain( |$)" | sed 's/^-A/-D/' |
-                    while read -r rule; do
-                        # shellcheck disable=SC2086
-                        iptables -w 5 -t "$table" $rule 2>/dev/null || true
-                    done
+                # Unhook every jump to it, then flush and delete it. (grep finds none for
+                # a chain nothing jumps to: not an error.)
+                local rules rule
+                rules=$(iptables -w 5 -t "$table" -S 2>/dev/null | grep -E -- "-j $chain( |$)" || true)
+                while read -r rule; do
+                    [[ -n "$rule" ]] || continue
+                    # shellcheck disable=SC2086
+                    iptables -w 5 -t "$table" ${rule/#-A/-D} 2>/dev/null || true
+                done <<<"$rules"
                 iptables -w 5 -t "$table" -F "$chain" 2>/dev/null || true
                 iptables -w 5 -t "$table" -X "$chain" 2>/dev/null || true
             fi

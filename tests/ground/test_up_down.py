@@ -75,7 +75,12 @@ def our_processes() -> list[str]:
         try:
             comm = (proc / "comm").read_text().strip()
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state == "Z":
+            # Already dead: the daemons `up` started were re-parented to PID 1 when the
+            # script exited, and PID 1 reaps them a moment after `down` killed them.
             continue
         if comm.startswith(OUR_PROGRAMS) or str(state_dir()) in cmdline:
             found.append(f"{comm}: {cmdline[:120]}")
