@@ -12,6 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 GROUND_ENV = REPO / "scripts" / "lib" / "ground.env"
 
+
 @cache
 def ground() -> dict[str, str]:
     values: dict[str, str] = {}
