@@ -42,9 +42,10 @@ test-runtime: setup ## needs the broker (make kafka-up)
 	source <(scripts/kafka-local.sh env) && $(VENV)/bin/pytest tests/runtime -q
 
 test: setup ## everything CI runs; starts the local ground (unless KUBECONFIG is set), the broker and Prometheus
-	@if [ -z "$$KUBECONFIG" ]; then scripts/local-cluster.sh up && scripts/local-cluster.sh images; fi
+	@if [ -z "$$KUBECONFIG" ]; then scripts/local-cluster.sh up; fi
+	@if [ -z "$$KUBECONFIG" ] && scripts/local-cluster.sh has-real-node; then scripts/local-cluster.sh images; fi
 	scripts/kafka-local.sh start
-	@if [ -z "$$KUBECONFIG" ]; then scripts/prometheus-local.sh start; fi
+	@if [ -z "$$KUBECONFIG" ] && scripts/local-cluster.sh has-real-node; then scripts/prometheus-local.sh start; fi
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
 	  source <(scripts/prometheus-local.sh env) && \
 	  $(VENV)/bin/pytest tests -q -m 'not slow and not ground'

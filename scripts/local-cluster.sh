@@ -18,6 +18,7 @@
 #   scripts/local-cluster.sh build    only build/cache the binaries
 #   scripts/local-cluster.sh images   build the Dockerfile's runtime + operator images with
 #                                     buildah and load them into the real node
+#   scripts/local-cluster.sh has-real-node   exit 0 when the real node runs
 #   scripts/local-cluster.sh real-namespace NAME   create/annotate NAME so its pods run
 #                                     on the real node (restricted Pod Security enforced)
 #
@@ -608,6 +609,7 @@ main() {
     env) cmd_env ;;
     build) build_all ;;
     images) cmd_images ;;
+    has-real-node) node_pid_alive kubelet ;;
     image-id) image_id "${2:?usage: $0 image-id runtime|operator}" ;;
     real-namespace) cmd_real_namespace "${2:?usage: $0 real-namespace NAME}" ;;
     *)
