@@ -19,6 +19,7 @@
 #   scripts/local-cluster.sh images   build the Dockerfile's runtime + operator images with
 #                                     buildah and load them into the real node
 #   scripts/local-cluster.sh has-real-node   exit 0 when the real node runs
+#   scripts/local-cluster.sh preflight       install the real node's Debian packages (or say why not)
 #   scripts/local-cluster.sh real-namespace NAME   create/annotate NAME so its pods run
 #                                     on the real node (restricted Pod Security enforced)
 #
@@ -610,6 +611,10 @@ main() {
     build) build_all ;;
     images) cmd_images ;;
     has-real-node) node_pid_alive kubelet ;;
+    preflight)
+        mkdir -p "$BUILD_LOGS"
+        if REAL_NODE_WHY=$(node_can_run); then log "the real node can run here"; else log "real node off: $REAL_NODE_WHY"; fi
+        ;;
     image-id) image_id "${2:?usage: $0 image-id runtime|operator}" ;;
     real-namespace) cmd_real_namespace "${2:?usage: $0 real-namespace NAME}" ;;
     *)

@@ -47,8 +47,9 @@ KUBE_PROXY_DIR="$BIN_CACHE/kube-proxy-$KUBE_VERSION"
 PAUSE_DIR="$BIN_CACHE/pause-1"
 PAUSE_IMAGE=huleedu.local/pause:1
 # Debian packages the node needs, and the command each provides.
-NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat buildah)
-NODE_COMMANDS=(containerd runc /usr/lib/cni/bridge iptables conntrack socat buildah)
+# (buildah and mmdebstrap build the images the node runs.)
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat buildah mmdebstrap)
+NODE_COMMANDS=(containerd runc /usr/lib/cni/bridge iptables conntrack socat buildah mmdebstrap)
 # sysctls the kubelet, kube-proxy and the bridge plugin may change.
 NODE_SYSCTLS=(net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables vm.overcommit_memory
     kernel.panic kernel.panic_on_oops net.netfilter.nf_conntrack_max
