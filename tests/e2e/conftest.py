@@ -176,6 +176,19 @@ def namespace(kubectl: Kubectl, real_ground: Ground) -> Iterator[str]:
 # --- helpers the tests share ---------------------------------------------------------
 
 
+RESULTS = REPO / "bench" / "results" / "e2e.json"
+
+
+def record(name: str, **figures: Any) -> None:
+    """Print a test's figures and keep them in bench/results/e2e.json (the README's
+    rollout figures come from that file)."""
+    print(f"{name}: {json.dumps(figures)}")
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    data[name] = figures
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
 def load_example(filename: str, namespace: str, **spec: Any) -> dict[str, Any]:
     resource: dict[str, Any] = yaml.safe_load((REPO / "examples" / filename).read_text())
     resource["metadata"]["namespace"] = namespace

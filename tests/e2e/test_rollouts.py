@@ -27,6 +27,7 @@ from conftest import (
     get,
     load_example,
     pods_of,
+    record,
     wait_for,
     wait_ready,
 )
@@ -80,6 +81,13 @@ def test_an_http_rollout_under_steady_load_fails_no_request(
 
     after = {p["metadata"]["name"] for p in pods_of(kubectl, namespace, "content-service")}
     assert not before & after, f"every pod was replaced: before {before}, after {after}"
+    record(
+        "http_rollout_under_load",
+        requests_ok=result["ok"],
+        requests_failed=result["failed"],
+        rate_per_second=20,
+        pods_replaced=len(before),
+    )
     assert result["ok"] > 500, result
     assert result["failed"] == 0, result
 
@@ -128,6 +136,13 @@ def test_a_worker_rollout_under_a_steady_stream_loses_no_message(
         bootstrap, results, start, lambda s: ids_seen(s) >= set(ids), timeout=120
     )
     missing = set(ids) - ids_seen(seen)
+    record(
+        "worker_rollout_under_stream",
+        messages=len(ids),
+        lost=len(missing),
+        results_seen=len(seen),
+        rate_per_second=10,
+    )
     assert not missing, f"{len(missing)} of {len(ids)} requests lost in the rollout"
 
 
