@@ -7,6 +7,14 @@ calls fail fast with :class:`CircuitBreakerOpenError` (rendered as
 limited number of *probe* calls through (*half-open*); ``success_threshold``
 successful probes close it again, one failed probe re-opens it.
 
+A probe holds its slot on a lease of ``probe_lease_seconds`` (default 30). A probe
+that hangs (a dependency that accepts connections and never answers, a call without
+a timeout) would otherwise keep the only slot forever and every later call would be
+rejected for as long as the process lives. Once the lease has run out the slot is free
+for the next caller, and the expired probe's eventual result is ignored: its slot was
+given away, so counting it could free a slot another probe holds, re-open a breaker a
+newer probe is about to close, or count as a failure after the breaker closed.
+
 State changes happen without awaiting in between, so the breaker is safe to share
 between the tasks of one event loop without a lock. The clock is injectable so
 tests drive time instead of sleeping.
@@ -27,6 +35,9 @@ from huleedu_runtime.errors import ErrorCode, ServiceError
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+DEFAULT_PROBE_LEASE_SECONDS = 30.0
+"""How long a half-open probe may take before its slot goes to the next caller."""
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +90,9 @@ class CircuitBreaker:
 
         @payments
         async def charge(...): ...
+
+    ``probe_lease_seconds`` bounds how long one half-open probe may hold its slot; set
+    it above the longest a healthy call takes (the call's own timeout, if it has one).
     """
 
     def __init__(
@@ -92,6 +106,7 @@ class CircuitBreaker:
         expected_exceptions: tuple[type[BaseException], ...] = (Exception,),
         excluded_exceptions: tuple[type[BaseException], ...] = (),
         clock: Callable[[], float] = time.monotonic,
+        probe_lease_seconds: float = DEFAULT_PROBE_LEASE_SECONDS,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be >= 1")
@@ -101,11 +116,14 @@ class CircuitBreaker:
             raise ValueError("half_open_max_calls must be >= 1")
         if recovery_timeout < 0:
             raise ValueError("recovery_timeout must be >= 0")
+        if probe_lease_seconds <= 0:
+            raise ValueError("probe_lease_seconds must be > 0")
         self.name = name
         self.failure_threshold = failure_threshold
         self.recovery_timeout = recovery_timeout
         self.success_threshold = success_threshold
         self.half_open_max_calls = half_open_max_calls
+        self.probe_lease_seconds = probe_lease_seconds
         self.expected_exceptions = expected_exceptions
         # A client error (e.g. 404 from the dependency) says nothing about its health.
         self.excluded_exceptions = excluded_exceptions
@@ -114,10 +132,12 @@ class CircuitBreaker:
         self._failures = 0
         self._successes = 0
         self._opened_at = 0.0
-        self._probes_in_flight = 0
-        # Bumped on every transition, so a probe admitted in an earlier half-open
-        # period cannot count towards (or free a slot of) the current one.
-        self._generation = 0
+        # The slots of the current half-open period: probe token -> lease deadline.
+        # Emptied on every transition, and tokens are never reused, so a probe
+        # admitted in an earlier period (or whose lease ran out) finds no slot of its
+        # own and cannot count towards, or free a slot of, the current one.
+        self._leases: dict[int, float] = {}
+        self._last_probe = 0
         CIRCUIT_STATE.labels(name).set(_STATE_VALUE[self._state])
 
     @property
@@ -146,46 +166,65 @@ class CircuitBreaker:
         self._state = state
         self._failures = 0
         self._successes = 0
-        self._probes_in_flight = 0
-        self._generation += 1
+        self._leases.clear()
         if state is CircuitState.OPEN:
             self._opened_at = self._clock()
         CIRCUIT_STATE.labels(self.name).set(_STATE_VALUE[state])
         CIRCUIT_TRANSITIONS.labels(self.name, state.value).inc()
 
     def _acquire(self) -> int | None:
-        """Admit a call or raise; a half-open probe gets its period's generation."""
+        """Admit a call or raise; a half-open probe gets the token of its slot."""
         state = self.state
         if state is CircuitState.CLOSED:
             return None
-        if state is CircuitState.HALF_OPEN and self._probes_in_flight < self.half_open_max_calls:
-            self._probes_in_flight += 1
-            return self._generation
+        now = self._clock()
+        if state is CircuitState.HALF_OPEN:
+            for token in [t for t, deadline in self._leases.items() if now >= deadline]:
+                self._expire(token)
+            if len(self._leases) < self.half_open_max_calls:
+                self._last_probe += 1
+                self._leases[self._last_probe] = now + self.probe_lease_seconds
+                return self._last_probe
+            retry_after = min(self._leases.values()) - now  # the first slot to free up
+        else:
+            retry_after = self._opened_at + self.recovery_timeout - now
         CIRCUIT_CALLS.labels(self.name, "rejected").inc()
-        retry_after = (
-            self._opened_at + self.recovery_timeout - self._clock()
-            if state is CircuitState.OPEN
-            else 0.0
-        )
         raise CircuitBreakerOpenError(self.name, retry_after)
 
-    def _is_current_probe(self, probe: int | None) -> bool:
-        return probe == self._generation and self._state is CircuitState.HALF_OPEN
+    def _expire(self, token: int) -> None:
+        del self._leases[token]
+        log.warning(
+            "circuit_breaker_probe_lease_expired",
+            breaker=self.name,
+            lease_seconds=self.probe_lease_seconds,
+        )
+
+    def _end_probe(self, probe: int) -> bool:
+        """Give the probe's slot back; whether its result still counts (lease held)."""
+        deadline = self._leases.get(probe)
+        if deadline is None:  # an earlier period's probe, or one whose lease expired
+            return False
+        if self._clock() >= deadline:
+            self._expire(probe)
+            return False
+        del self._leases[probe]
+        return True
 
     def record_success(self, *, probe: int | None = None) -> None:
         CIRCUIT_CALLS.labels(self.name, "success").inc()
-        if self._is_current_probe(probe):
-            self._probes_in_flight -= 1
-            self._successes += 1
-            if self._successes >= self.success_threshold:
-                self._transition(CircuitState.CLOSED)
+        if probe is not None:
+            if self._end_probe(probe):
+                self._successes += 1
+                if self._successes >= self.success_threshold:
+                    self._transition(CircuitState.CLOSED)
         elif self._state is CircuitState.CLOSED:
             self._failures = 0
 
     def record_failure(self, *, probe: int | None = None) -> None:
         CIRCUIT_CALLS.labels(self.name, "failure").inc()
-        if self._is_current_probe(probe):
-            self._transition(CircuitState.OPEN)
+        if probe is not None:
+            if self._end_probe(probe):
+                self._transition(CircuitState.OPEN)
         elif self._state is CircuitState.CLOSED:
             self._failures += 1
             if self._failures >= self.failure_threshold:
@@ -194,8 +233,8 @@ class CircuitBreaker:
     def _release_probe(self, probe: int | None) -> None:
         # A probe cancelled or failing with an excluded exception tells us nothing
         # about the dependency: free its slot without counting it.
-        if self._is_current_probe(probe):
-            self._probes_in_flight -= 1
+        if probe is not None:
+            self._end_probe(probe)
 
     async def call(
         self, func: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
@@ -235,6 +274,7 @@ def circuit_breaker(
     expected_exceptions: tuple[type[BaseException], ...] = (Exception,),
     excluded_exceptions: tuple[type[BaseException], ...] = (),
     clock: Callable[[], float] = time.monotonic,
+    probe_lease_seconds: float = DEFAULT_PROBE_LEASE_SECONDS,
 ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
     """Decorator form: ``@circuit_breaker(failure_threshold=5, timeout=30)``.
 
@@ -252,6 +292,7 @@ def circuit_breaker(
             expected_exceptions=expected_exceptions,
             excluded_exceptions=excluded_exceptions,
             clock=clock,
+            probe_lease_seconds=probe_lease_seconds,
         )
         return breaker(func)
 

@@ -158,3 +158,166 @@ async def test_decorator_form_gives_each_function_its_own_breaker() -> None:
 def test_invalid_thresholds_are_rejected() -> None:
     with pytest.raises(ValueError, match="failure_threshold"):
         CircuitBreaker("dep", failure_threshold=0)
+
+
+# --- the probe lease: a hung probe cannot hold the half-open slot forever ------------
+
+
+class Probe:
+    """A probe call the test finishes when it likes: with a result or an error."""
+
+    def __init__(self) -> None:
+        self._outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def __call__(self) -> str:
+        return await self._outcome
+
+    def succeed(self) -> None:
+        self._outcome.set_result("late")
+
+    def fail(self) -> None:
+        self._outcome.set_exception(ConnectionError("still down"))
+
+
+async def half_open(breaker: CircuitBreaker, clock: Clock) -> CircuitBreaker:
+    """``breaker`` (failure_threshold=1, recovery_timeout=10) tripped and recovered."""
+    await trip(breaker, 1)
+    clock.now += 10
+    assert breaker.state is CircuitState.HALF_OPEN
+    return breaker
+
+
+def leased(clock: Clock, lease: float = 5) -> CircuitBreaker:
+    return CircuitBreaker(
+        "dep", failure_threshold=1, recovery_timeout=10, probe_lease_seconds=lease, clock=clock
+    )
+
+
+async def start_probe(breaker: CircuitBreaker, probe: Probe) -> asyncio.Task[str]:
+    task = asyncio.create_task(breaker.call(probe))
+    await asyncio.sleep(0)  # admitted: it now holds a slot
+    return task
+
+
+async def abandon(task: asyncio.Task[str]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_hung_probe_loses_its_slot_when_its_lease_expires() -> None:
+    clock = Clock()
+    breaker = await half_open(leased(clock), clock)
+    hung = await start_probe(breaker, Probe())
+
+    clock.now += 4
+    with pytest.raises(CircuitBreakerOpenError) as info:
+        await breaker.call(ok)
+    assert info.value.details["retry_after_seconds"] == 1, "says when the slot frees up"
+
+    clock.now += 1
+    assert await breaker.call(ok) == "ok", "the lease expired: the next caller probes"
+    assert breaker.state is CircuitState.CLOSED
+    await abandon(hung)
+
+
+async def test_the_probe_lease_defaults_to_thirty_seconds() -> None:
+    clock = Clock()
+    breaker = await half_open(
+        CircuitBreaker("dep", failure_threshold=1, recovery_timeout=10, clock=clock), clock
+    )
+    assert breaker.probe_lease_seconds == 30
+    hung = await start_probe(breaker, Probe())
+    clock.now += 29.9
+    with pytest.raises(CircuitBreakerOpenError):
+        await breaker.call(ok)
+    clock.now += 0.1
+    assert await breaker.call(ok) == "ok"
+    await abandon(hung)
+
+
+async def test_a_late_failure_of_an_expired_probe_neither_reopens_nor_frees_another_slot() -> None:
+    clock = Clock()
+    breaker = await half_open(leased(clock), clock)
+    expired, current = Probe(), Probe()
+    late = await start_probe(breaker, expired)
+    clock.now += 5
+    holding = await start_probe(breaker, current)
+
+    expired.fail()
+    with pytest.raises(ConnectionError):
+        await late
+    assert breaker.state is CircuitState.HALF_OPEN, "a stale failure must not re-open"
+    with pytest.raises(CircuitBreakerOpenError):
+        await breaker.call(ok)  # the current probe still holds the only slot
+
+    current.succeed()
+    assert await holding == "late"
+    assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_late_success_of_an_expired_probe_does_not_count_towards_closing() -> None:
+    clock = Clock()
+    breaker = await half_open(
+        CircuitBreaker(
+            "dep",
+            failure_threshold=1,
+            recovery_timeout=10,
+            success_threshold=2,
+            probe_lease_seconds=5,
+            clock=clock,
+        ),
+        clock,
+    )
+    expired = Probe()
+    late = await start_probe(breaker, expired)
+    clock.now += 5
+    assert await breaker.call(ok) == "ok"  # success 1 of 2, by a probe holding a lease
+
+    expired.succeed()
+    assert await late == "late"
+    assert breaker.state is CircuitState.HALF_OPEN, "the expired probe's success is not counted"
+    assert await breaker.call(ok) == "ok"
+    assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_probe_answering_after_its_lease_is_ignored_even_if_nobody_took_the_slot() -> None:
+    clock = Clock()
+    breaker = await half_open(leased(clock), clock)
+    slow = Probe()
+    late = await start_probe(breaker, slow)
+    clock.now += 6
+    slow.fail()
+    with pytest.raises(ConnectionError):
+        await late
+    assert breaker.state is CircuitState.HALF_OPEN
+    assert await breaker.call(ok) == "ok"
+    assert breaker.state is CircuitState.CLOSED
+
+
+async def test_a_late_failure_after_the_breaker_closed_is_not_a_closed_state_failure() -> None:
+    clock = Clock()
+    breaker = await half_open(leased(clock), clock)
+    expired = Probe()
+    late = await start_probe(breaker, expired)
+    clock.now += 5
+    await breaker.call(ok)
+    assert breaker.state is CircuitState.CLOSED
+
+    expired.fail()
+    with pytest.raises(ConnectionError):
+        await late
+    assert breaker.state is CircuitState.CLOSED, "failure_threshold=1 would have opened it"
+    assert breaker.failure_count == 0
+
+
+async def test_the_decorator_passes_the_probe_lease_on() -> None:
+    @circuit_breaker(failure_threshold=1, timeout=10, probe_lease_seconds=2.5)
+    async def fetch() -> str:
+        return "data"
+
+    assert fetch.circuit_breaker.probe_lease_seconds == 2.5  # type: ignore[attr-defined]
+
+
+def test_a_probe_lease_that_is_not_positive_is_rejected() -> None:
+    with pytest.raises(ValueError, match="probe_lease_seconds"):
+        CircuitBreaker("dep", probe_lease_seconds=0)
