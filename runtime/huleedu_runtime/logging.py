@@ -8,6 +8,13 @@ and appear on every line logged while they are bound. The Kafka message in hand
 is one context variable instead (:func:`set_current_message`), expanded into
 ``topic``/``partition``/``offset``/``correlation_id`` only when a line is logged:
 binding four contextvars per message cost more than a no-op handler.
+
+A message's ``X-Correlation-ID`` header comes from whoever produced it and is held to
+the same rule as the http header (:mod:`huleedu_runtime.correlation`) before it reaches
+a log line or an event the handler publishes. It is checked once per message, on first
+use, so a replacement id is the same on every line and downstream event of the message,
+and those lines say ``correlation_id_rejected`` (length and a scrubbed prefix, not the
+value).
 """
 
 from __future__ import annotations
@@ -22,17 +29,47 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from huleedu_runtime.contract import CORRELATION_ID_HEADER
+from huleedu_runtime.correlation import adopt_correlation_id
 
-_CURRENT_MESSAGE: ContextVar[Any] = ContextVar("huleedu_current_message", default=None)
+
+class _MessageInHand:
+    """The record being handled and, once asked for, its checked correlation id.
+
+    One object per message rather than the record itself, so that the check runs
+    only for messages that log or publish, and once: tasks the handler starts copy
+    the context and share this object, hence the same replacement id.
+    """
+
+    __slots__ = ("_correlation", "record")
+
+    def __init__(self, record: Any) -> None:
+        self.record = record
+        self._correlation: tuple[str | None, str | None] | None = None  # not checked yet
+
+    def correlation(self) -> tuple[str | None, str | None]:
+        """(the id to log and pass on, why the header's id was rejected)."""
+        if self._correlation is None:
+            incoming = message_correlation_id(self.record)
+            # No header (or an empty one): no id, as before.
+            self._correlation = adopt_correlation_id(incoming) if incoming else (None, None)
+        return self._correlation
+
+
+_CURRENT_MESSAGE: ContextVar[_MessageInHand | None] = ContextVar(
+    "huleedu_current_message", default=None
+)
 
 
 def set_current_message(record: Any) -> None:
     """Mark the Kafka record (anything with topic/partition/offset/headers) being handled."""
-    _CURRENT_MESSAGE.set(record)
+    _CURRENT_MESSAGE.set(None if record is None else _MessageInHand(record))
 
 
 def message_correlation_id(record: Any) -> str | None:
-    """The record's ``X-Correlation-ID`` header, decoded."""
+    """The record's ``X-Correlation-ID`` header, decoded but not checked.
+
+    What the runtime logs and passes on is :func:`current_message_correlation_id`.
+    """
     for key, value in record.headers or ():
         if key == CORRELATION_ID_HEADER:
             return bytes(value).decode(errors="replace")
@@ -40,17 +77,23 @@ def message_correlation_id(record: Any) -> str | None:
 
 
 def current_message_correlation_id() -> str | None:
-    record = _CURRENT_MESSAGE.get()
-    return None if record is None else message_correlation_id(record)
+    """The checked correlation id of the message being handled: the header's when it is
+    safe, a fresh one when it is not, ``None`` without a header or a message."""
+    message = _CURRENT_MESSAGE.get()
+    return None if message is None else message.correlation()[0]
 
 
 def _merge_current_message(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    record = _CURRENT_MESSAGE.get()
-    if record is not None:
+    message = _CURRENT_MESSAGE.get()
+    if message is not None:
+        record = message.record
         event_dict.setdefault("topic", record.topic)
         event_dict.setdefault("partition", record.partition)
         event_dict.setdefault("offset", record.offset)
-        event_dict.setdefault("correlation_id", message_correlation_id(record))
+        correlation_id, rejected = message.correlation()
+        event_dict.setdefault("correlation_id", correlation_id)
+        if rejected is not None:
+            event_dict.setdefault("correlation_id_rejected", rejected)
     return event_dict
 
 

@@ -3,21 +3,18 @@
 The id is bound into structlog's contextvars so every log line of the request
 carries it, stored on ``g`` so error bodies can quote it, and returned in the
 response header so a caller can quote it back in a bug report. An incoming id
-is only trusted if it is short and plain: it is written into logs verbatim.
+is only trusted if it is short and plain (:mod:`huleedu_runtime.correlation`, the
+rule Kafka messages are held to as well): it is written into logs verbatim.
 :mod:`huleedu_runtime.http.request_hooks` calls these once per request.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
-
 import structlog
 from quart import Response, g, request
 
 from huleedu_runtime.contract import CORRELATION_ID_HEADER
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+from huleedu_runtime.correlation import adopt_correlation_id
 
 
 def current_correlation_id() -> str | None:
@@ -28,11 +25,15 @@ def current_correlation_id() -> str | None:
 
 def bind_correlation_id() -> str:
     """Adopt the caller's id (if safe) or make one; store it on ``g`` and in the logs."""
-    incoming = request.headers.get(CORRELATION_ID_HEADER)
-    correlation_id = incoming if incoming and _SAFE_ID.match(incoming) else str(uuid.uuid4())
+    correlation_id, rejected = adopt_correlation_id(request.headers.get(CORRELATION_ID_HEADER))
     g.correlation_id = correlation_id
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+    if rejected is None:
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+    else:
+        structlog.contextvars.bind_contextvars(
+            correlation_id=correlation_id, correlation_id_rejected=rejected
+        )
     return correlation_id
 
 

@@ -134,7 +134,12 @@ class KafkaEventProcessor:
         key: bytes | None = None,
         headers: Mapping[str, bytes] | None = None,
     ) -> None:
-        """Produce an event and wait for the broker's ack (``acks=all``)."""
+        """Produce an event and wait for the broker's ack (``acks=all``).
+
+        The event carries the correlation id of the message in hand, as checked by
+        :func:`~huleedu_runtime.logging.current_message_correlation_id` (an unsafe one
+        has been replaced), unless ``headers`` already set one.
+        """
         if self._producer is None:
             raise RuntimeError("publish() called before start_processing()")
         merged = dict(headers or {})

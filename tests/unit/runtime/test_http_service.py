@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from prometheus_client import REGISTRY
 from quart import Blueprint, Quart, Response, jsonify
 
@@ -61,6 +62,25 @@ async def test_correlation_id_is_echoed_or_generated() -> None:
     unsafe_id = "<script>" + "x" * 300
     unsafe = await client.get("/healthz/live", headers={"X-Correlation-ID": unsafe_id})
     assert unsafe.headers["X-Correlation-ID"] != unsafe_id
+
+
+async def test_an_unsafe_correlation_id_is_named_in_the_log_context_but_not_echoed() -> None:
+    bp = Blueprint("ctx", __name__)
+
+    @bp.get("/context")
+    async def context() -> Response:
+        return jsonify(structlog.contextvars.get_contextvars())
+
+    app = create_app(__name__, settings=ServiceSettings(_env_file=None), blueprints=[bp])
+    unsafe_id = "x" * 5000
+    response = await app.test_client().get("/context", headers={"X-Correlation-ID": unsafe_id})
+    bound = await response.get_json()
+    assert bound["correlation_id"] == response.headers["X-Correlation-ID"] != unsafe_id
+    assert bound["correlation_id_rejected"].startswith("5000 chars")
+    assert len(bound["correlation_id_rejected"]) < 100
+
+    plain = await app.test_client().get("/context", headers={"X-Correlation-ID": "req-7"})
+    assert await plain.get_json() == {"correlation_id": "req-7"}
 
 
 @pytest.mark.parametrize(
