@@ -4,6 +4,10 @@ Domain code raises :class:`ServiceError` (or a subclass such as a service's own
 ``ContentNotFoundError``) and never thinks about HTTP; the http layer turns the
 :class:`ErrorCode` into a status and the one JSON shape every client parses. Kept
 free of Quart so workers and domain modules can raise these too.
+
+:func:`validation_details` is how a pydantic failure is described to anyone outside
+the process (an http client, a dead-letter header): the field and the reason, never
+the input value, which may be personal data or a secret.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
+
+import pydantic
 
 
 class ErrorCode(StrEnum):
@@ -108,3 +114,17 @@ class DependencyTimeoutError(ServiceError):
     """A dependency did not answer in time."""
 
     code = ErrorCode.TIMEOUT
+
+
+def validation_details(exc: pydantic.ValidationError) -> dict[str, Any]:
+    """Field-level reasons a client can act on, without echoing the input back."""
+    return {
+        "errors": [
+            {
+                "field": ".".join(str(part) for part in err["loc"]),
+                "message": err["msg"],
+                "type": err["type"],
+            }
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+    }

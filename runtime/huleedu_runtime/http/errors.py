@@ -19,8 +19,10 @@ import structlog
 from quart import Quart, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from huleedu_runtime.errors import ErrorCode, ServiceError, status_for
+from huleedu_runtime.errors import ErrorCode, ServiceError, status_for, validation_details
 from huleedu_runtime.http.correlation import current_correlation_id
+
+__all__ = ["error_body", "install_error_handlers", "validation_details"]
 
 log = structlog.get_logger(__name__)
 
@@ -59,20 +61,6 @@ def error_body(
             "timestamp": (timestamp or datetime.now(UTC)).isoformat(),
             "details": dict(details or {}),
         }
-    }
-
-
-def validation_details(exc: pydantic.ValidationError) -> dict[str, Any]:
-    """Field-level reasons a client can act on, without echoing the input back."""
-    return {
-        "errors": [
-            {
-                "field": ".".join(str(part) for part in err["loc"]),
-                "message": err["msg"],
-                "type": err["type"],
-            }
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
     }
 
 

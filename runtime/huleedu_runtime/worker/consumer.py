@@ -33,7 +33,11 @@ from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.contract import CORRELATION_ID_HEADER
 from huleedu_runtime.logging import current_message_correlation_id, set_current_message
 from huleedu_runtime.worker import metrics
-from huleedu_runtime.worker.dead_letter import dead_letter_headers, dead_letter_topic
+from huleedu_runtime.worker.dead_letter import (
+    dead_letter_headers,
+    dead_letter_topic,
+    failure_reason,
+)
 from huleedu_runtime.worker.kafka_options import consumer_options, producer_options
 from huleedu_runtime.worker.protocol import MessageHandler
 
@@ -222,7 +226,7 @@ class KafkaEventProcessor:
                 attempt=attempt,
                 delay_seconds=delay,
                 exception_type=type(error).__name__,
-                error=str(error)[:200],
+                error=failure_reason(error)[:200],
             )
             await self._sleep_unless_stopping(delay, record)
             attempt += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pydantic
 import pytest
 
 from huleedu_runtime.config import ServiceSettings
@@ -38,6 +39,40 @@ def test_dead_letter_headers_keep_the_originals_and_say_why() -> None:
     assert headers["x-huleedu-dlq-reason"] == b"ValueError: bad payload"
     assert headers["x-huleedu-dlq-original-offset"] == b"41"
     assert headers["x-huleedu-dlq-attempts"] == b"4"
+
+
+def test_the_dead_letter_reason_of_a_validation_error_names_fields_but_not_input_values() -> None:
+    class Essay(pydantic.BaseModel):
+        student_email: str | None = None
+        words: int
+        text: str = pydantic.Field(max_length=5)
+
+    try:
+        Essay.model_validate(
+            {"student_email": 42, "words": "secret-student@example.com", "text": "confidential"}
+        )
+    except pydantic.ValidationError as exc:
+        error = exc
+    headers = dict(
+        dead_letter_headers(
+            original_headers=[],
+            topic="t",
+            partition=0,
+            offset=1,
+            error=error,
+            attempts=1,
+            service="svc",
+            consumer_group="grp",
+        )
+    )
+    reason = headers["x-huleedu-dlq-reason"].decode()
+    for leaked in ("secret-student", "example.com", "confidential", "42", "input_value"):
+        assert leaked not in reason
+    assert reason.startswith("ValidationError: 3 validation errors for Essay")
+    for field in ("student_email", "words", "text"):
+        assert field in reason
+    assert "int_parsing" in reason
+    assert "at most 5 characters" in reason
 
 
 def test_the_consumer_never_auto_commits() -> None:
