@@ -75,6 +75,10 @@ class InvalidCase:
         return self.admission_message or self.message
 
 
+# What both enforcers say about a ConfigMap, Secret or ServiceAccount name that is not a
+# DNS-1123 subdomain (the field path is printed before it).
+OBJECT_NAME = "must be an object name in this namespace"
+
 _SASL = {"secretRef": {"name": "kafka-credentials"}}
 _TLS = {"secretRef": {"name": "kafka-tls"}}
 
@@ -391,13 +395,6 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "should match",
     ),
     InvalidCase(
-        "service-account-name-not-dns",
-        "schema",
-        http(serviceAccountName="Content_SA"),
-        "spec.serviceAccountName",
-        "should match",
-    ),
-    InvalidCase(
         "bootstrap-servers-without-port",
         "schema",
         with_kafka(bootstrapServers="kafka.huleedu.svc"),
@@ -555,6 +552,117 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "spec.settings.BLOB",
         "may not be more than 32768 bytes",
         offline=False,
+    ),
+    # --- names of other objects: one DNS-1123 subdomain, never a path ----------------
+    # Each name becomes one segment of a request path (a ConfigMap the operator reads) or
+    # a reference the kubelet resolves, so "/", "..", "?" and "%" must not get through.
+    InvalidCase(
+        "env-from-config-map-name-is-a-path-to-the-cluster-list",
+        "schema",
+        http(envFrom=[{"configMapRef": {"name": "../../../configmaps"}}]),
+        "spec.envFrom",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "env-from-config-map-name-reaches-another-namespace",
+        "schema",
+        http(envFrom=[{"configMapRef": {"name": "../../kube-system/configmaps/x"}}]),
+        "spec.envFrom",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "env-from-config-map-name-too-long",
+        "schema",
+        http(envFrom=[{"configMapRef": {"name": "a" * 254}}]),
+        "spec.envFrom",
+        "at most 253",
+        admission_message="may not be more than 253 bytes",
+    ),
+    InvalidCase(
+        "env-from-secret-name-with-a-query",
+        "schema",
+        http(envFrom=[{"secretRef": {"name": "db?watch=true"}}]),
+        "spec.envFrom",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "env-secret-key-ref-name-is-a-path",
+        "schema",
+        http(
+            env=[{"name": "DB_URL", "valueFrom": {"secretKeyRef": {"name": "../db", "key": "url"}}}]
+        ),
+        "spec.env",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "env-secret-key-ref-without-name",
+        "schema",
+        http(env=[{"name": "DB_URL", "valueFrom": {"secretKeyRef": {"key": "url"}}}]),
+        "spec.env",
+        "Field required",
+        admission_message="Required value",
+    ),
+    InvalidCase(
+        "env-config-map-key-ref-name-percent-encoded",
+        "schema",
+        http(
+            env=[{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "a%2Fb", "key": "m"}}}]
+        ),
+        "spec.env",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "env-config-map-key-ref-name-with-a-trailing-newline",
+        "schema",
+        http(
+            env=[{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cfg\n", "key": "m"}}}]
+        ),
+        "spec.env",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "sasl-secret-name-is-a-path",
+        "schema",
+        with_kafka(
+            security={"protocol": "SASL_SSL", "sasl": {"secretRef": {"name": "kafka/credentials"}}}
+        ),
+        "spec.kafka.security.sasl.secretRef.name",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "tls-secret-name-uppercase",
+        "schema",
+        with_kafka(security={"protocol": "SSL", "tls": {"secretRef": {"name": "Kafka-TLS"}}}),
+        "spec.kafka.security.tls.secretRef.name",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "service-account-name-not-dns",
+        "schema",
+        http(serviceAccountName="Content_SA"),
+        "spec.serviceAccountName",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "service-account-name-ends-with-a-dot",
+        "schema",
+        http(serviceAccountName="content-service."),
+        "spec.serviceAccountName",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "image-pull-secret-name-empty",
+        "schema",
+        http(imagePullSecrets=[{"name": ""}]),
+        "spec.imagePullSecrets",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "image-pull-secret-name-in-another-namespace",
+        "schema",
+        http(imagePullSecrets=[{"name": "kube-system/regcred"}]),
+        "spec.imagePullSecrets",
+        OBJECT_NAME,
     ),
 )
 

@@ -443,6 +443,54 @@ VALID_CASES: tuple[ValidCase, ...] = (
             },
         ),
     ),
+    # Every field that names another object, each with a dotted DNS-1123 subdomain (valid
+    # for ConfigMaps, Secrets and ServiceAccounts, though not for the resource itself), and
+    # env sources the operator passes through without modelling them.
+    ValidCase(
+        "object-names-are-dns-subdomains",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "serviceAccountName": "content.reader",
+                "imagePullSecrets": [{"name": "ghcr.io-pull"}],
+                "env": [
+                    {
+                        "name": "DATABASE_URL",
+                        "valueFrom": {"secretKeyRef": {"name": "content.db", "key": "url"}},
+                    },
+                    {
+                        "name": "FEATURES",
+                        "valueFrom": {
+                            "configMapKeyRef": {
+                                "name": "feature.flags-v2",
+                                "key": "features",
+                                "optional": True,
+                            }
+                        },
+                    },
+                    {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                    {
+                        "name": "MEMORY_LIMIT",
+                        "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}},
+                    },
+                ],
+                "envFrom": [
+                    {"configMapRef": {"name": "shared.settings"}},
+                    {"secretRef": {"name": "shared.secrets", "optional": True}, "prefix": "S_"},
+                ],
+                "kafka": {
+                    "topics": ["huleedu.content.requested.v1"],
+                    "security": {
+                        "protocol": "SASL_SSL",
+                        "sasl": {"secretRef": {"name": "kafka.credentials"}},
+                        "tls": {"secretRef": {"name": "kafka.tls"}},
+                    },
+                },
+            },
+        ),
+    ),
 )
 
 VALID_BY_ID = {case.id: case for case in VALID_CASES}

@@ -7,8 +7,10 @@ become ``kubectl explain`` text, so write them for the user.
 
 Field names are camelCase on the wire (Kubernetes convention) and snake_case in Python.
 Kubernetes-native sub-objects the operator passes through untouched (affinity, env
-``valueFrom``) are kept as free-form objects rather than re-modelled: the API server
-validates them again when the Deployment is applied.
+``valueFrom`` sources other than ConfigMap and Secret keys) are kept as free-form objects
+rather than re-modelled: the API server validates them again when the Deployment is
+applied. Every name of another object is modelled, as :data:`ObjectName`: the operator
+reads ConfigMaps by those names, so a name must never be able to say more than a name.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from huleedu_operator.api.rules import Rule, rules_of
 from huleedu_runtime import contract
@@ -40,7 +45,16 @@ CATEGORIES = ("huleedu",)
 
 ServiceType = Literal["http", "worker"]
 
-_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# The name of a ConfigMap, Secret, ServiceAccount or PVC (Kubernetes validates them as
+# DNS-1123 subdomains, IsDNS1123Subdomain). One pattern for every field that names another
+# object: through ObjectName below, in the model and (as CEL) in the CRD.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DNS_SUBDOMAIN_MAX_LENGTH = 253
+OBJECT_NAME_MESSAGE = (
+    f"must be an object name in this namespace: at most {DNS_SUBDOMAIN_MAX_LENGTH} "
+    "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit "
+    "(a DNS-1123 subdomain); give the name as kubectl get shows it, not a path"
+)
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 NAME_MESSAGE = (
     "metadata.name: must be a DNS label (lowercase letters, digits and '-', starting "
@@ -82,6 +96,45 @@ TopicName = Annotated[str, StringConstraints(min_length=1, max_length=249, patte
 Arg = Annotated[str, StringConstraints(max_length=4096)]
 
 
+def _cel_string(value: str) -> str:
+    """``value`` as a CEL string literal (CEL rejects unknown escapes such as ``\\.``)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _object_name(value: str) -> str:
+    # fullmatch, not match: "$" alone would let a trailing newline through, and RE2 (the
+    # API server's CEL) does not.
+    if len(value) > DNS_SUBDOMAIN_MAX_LENGTH or not re.fullmatch(DNS_SUBDOMAIN, value):
+        # A custom error keeps pydantic's "Value error, " prefix off the message, so the
+        # CLI and the InvalidSpec condition print "<field path>: <message>" as the API
+        # server does.
+        raise PydanticCustomError("object_name", OBJECT_NAME_MESSAGE)
+    return value
+
+
+ObjectName = Annotated[
+    str,
+    AfterValidator(_object_name),
+    # The CRD checks the length as a bound and the pattern as CEL, whose message (unlike
+    # a pattern's "should match '^[a-z0-9]...'") says what a name may be and what to do.
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": DNS_SUBDOMAIN_MAX_LENGTH,
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self.matches({_cel_string(DNS_SUBDOMAIN)})",
+                    "message": OBJECT_NAME_MESSAGE,
+                }
+            ],
+        }
+    ),
+]
+"""The name of another object in the resource's namespace (ConfigMap, Secret,
+ServiceAccount, PVC). Such names end up as one segment of a request path or as a
+reference the kubelet resolves; the pattern keeps ``/``, ``..``, ``?`` and ``%`` out."""
+
+
 def _int_or_string() -> dict[str, Any]:
     return {"x-kubernetes-int-or-string": True}
 
@@ -120,7 +173,32 @@ class ApiModel(BaseModel):
 
 
 class LocalObjectReference(ApiModel):
-    name: str = Field(min_length=1, max_length=253, description="Name of the object.")
+    name: ObjectName = Field(description="Name of the object.")
+
+
+class KeySelector(ApiModel):
+    """One key of a ConfigMap or Secret in the resource's namespace."""
+
+    name: ObjectName = Field(description="Name of the ConfigMap or Secret.")
+    key: str = Field(min_length=1, max_length=253, description="The key to read.")
+    optional: bool | None = Field(
+        default=None, description="Start even when the object or the key does not exist."
+    )
+
+
+class EnvVarSource(ApiModel):
+    """Where a variable's value comes from, as in a Pod spec. The ConfigMap and Secret
+    key selectors are modelled (their names are checked); other sources (fieldRef,
+    resourceFieldRef, ...) pass through untouched."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}
+    )
+
+    secret_key_ref: KeySelector | None = Field(default=None, description="A key of a Secret.")
+    config_map_key_ref: KeySelector | None = Field(
+        default=None, description="A key of a ConfigMap."
+    )
 
 
 class EnvVar(ApiModel):
@@ -130,15 +208,14 @@ class EnvVar(ApiModel):
         min_length=1, max_length=256, pattern=_ENV_NAME_PATTERN, description="Variable name."
     )
     value: str | None = Field(default=None, max_length=32768, description="Literal value.")
-    value_from: dict[str, Any] | None = Field(
+    value_from: EnvVarSource | None = Field(
         default=None,
         description="Source for the value (secretKeyRef, configMapKeyRef, fieldRef, ...).",
-        json_schema_extra=_free_form(),
     )
 
 
 class KeyedReference(ApiModel):
-    name: str = Field(min_length=1, max_length=253, description="Name of the object.")
+    name: ObjectName = Field(description="Name of the object.")
     optional: bool | None = Field(
         default=None, description="Start even when the object does not exist."
     )
@@ -229,7 +306,7 @@ class Probes(ApiModel):
 
 
 class SecretKeySelector(ApiModel):
-    name: str = Field(min_length=1, max_length=253, description="Secret name (same namespace).")
+    name: ObjectName = Field(description="Secret name (same namespace).")
 
 
 class SaslSpec(ApiModel):
@@ -625,8 +702,8 @@ class HuleEduServiceSpec(ApiModel):
     resources: ResourceRequirements | None = Field(
         default=None, description="App container resources."
     )
-    service_account_name: str | None = Field(
-        default=None, max_length=253, pattern=_NAME_PATTERN, description="Pod service account."
+    service_account_name: ObjectName | None = Field(
+        default=None, description="Pod service account."
     )
     image_pull_secrets: list[LocalObjectReference] | None = Field(
         default=None, max_length=16, description="Secrets for pulling the image."

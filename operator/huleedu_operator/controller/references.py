@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from huleedu_operator.api.v1alpha1 import HuleEduService, KeyedReference
+from huleedu_operator.api.v1alpha1 import HuleEduService, KeyedReference, KeySelector
 
 Kind = Literal["Secret", "ConfigMap"]
 
@@ -46,22 +46,23 @@ def spec_references(resource: HuleEduService) -> list[Reference]:
     """Every required Secret/ConfigMap reference of ``resource``, in spec order."""
     spec = resource.spec
     refs: list[Reference] = []
-    key_refs: tuple[tuple[str, Kind], ...] = (
-        ("secretKeyRef", "Secret"),
-        ("configMapKeyRef", "ConfigMap"),
-    )
     for i, var in enumerate(spec.env or []):
-        for source, kind in key_refs:
-            selector = (var.value_from or {}).get(source)
-            if not isinstance(selector, dict) or selector.get("optional") is True:
+        if var.value_from is None:
+            continue
+        key_refs: tuple[tuple[KeySelector | None, Kind, str], ...] = (
+            (var.value_from.secret_key_ref, "Secret", "secretKeyRef"),
+            (var.value_from.config_map_key_ref, "ConfigMap", "configMapKeyRef"),
+        )
+        for selector, kind, source in key_refs:
+            if selector is None or selector.optional:
                 continue
             path = f"spec.env[{i}].valueFrom.{source}"
             refs.append(
                 Reference(
                     kind,
-                    str(selector.get("name", "")),
+                    selector.name,
                     f"{path}.name",
-                    str(selector.get("key", "")),
+                    selector.key,
                     f"{path}.key",
                     can_be_optional=True,
                 )

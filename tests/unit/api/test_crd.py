@@ -3,6 +3,7 @@ structural, described, with every cross-field rule attached."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,54 @@ def test_conditions_are_a_list_map_keyed_by_type(version: dict[str, Any]) -> Non
     conditions = status["properties"]["conditions"]
     assert conditions["x-kubernetes-list-type"] == "map"
     assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+
+
+# Every field that names another object (ConfigMap, Secret, ServiceAccount). A new field
+# of that kind must use v1alpha1.ObjectName and be listed here.
+OBJECT_NAME_FIELDS = {
+    ".envFrom[].configMapRef.name",
+    ".envFrom[].secretRef.name",
+    ".env[].valueFrom.secretKeyRef.name",
+    ".env[].valueFrom.configMapKeyRef.name",
+    ".kafka.security.sasl.secretRef.name",
+    ".kafka.security.tls.secretRef.name",
+    ".serviceAccountName",
+    ".imagePullSecrets[].name",
+}
+_LOOKS_LIKE_AN_OBJECT_NAME = re.compile(
+    r"(Ref\.name|Secrets\[\]\.name|AccountName|[cC]laimName|secretName|configMapName)$"
+)
+
+
+def _name_rule(spec_schema: dict[str, Any]) -> dict[str, str]:
+    (rule,) = spec_schema["properties"]["serviceAccountName"]["x-kubernetes-validations"]
+    return dict(rule)
+
+
+def test_every_field_naming_another_object_carries_the_one_name_rule(
+    spec_schema: dict[str, Any],
+) -> None:
+    rule = _name_rule(spec_schema)
+    checked = {
+        path
+        for path, node in _walk(spec_schema)
+        if rule in node.get("x-kubernetes-validations", [])
+    }
+    assert checked == OBJECT_NAME_FIELDS
+    for path, node in _walk(spec_schema):
+        if path in OBJECT_NAME_FIELDS:
+            assert node["type"] == "string", path
+            assert node["maxLength"] == 253, path
+        elif _LOOKS_LIKE_AN_OBJECT_NAME.search(path):
+            pytest.fail(f"spec{path} looks like an object name: use v1alpha1.ObjectName")
+
+
+def test_the_name_rule_is_the_python_pattern_as_a_cel_literal(spec_schema: dict[str, Any]) -> None:
+    # CEL refuses unknown escapes such as "\." (cel-go parser/unescape.go), so every
+    # backslash of the pattern is doubled in the literal, and nothing else is escaped.
+    rule = _name_rule(spec_schema)
+    assert rule["message"] == v1alpha1.OBJECT_NAME_MESSAGE
+    literal = re.fullmatch(r"self\.matches\('(.*)'\)", rule["rule"])
+    assert literal is not None, rule
+    assert re.fullmatch(r"(?:[^\\']|\\\\)*", literal.group(1)), "an escape other than \\\\"
+    assert literal.group(1).replace("\\\\", "\\") == v1alpha1.DNS_SUBDOMAIN

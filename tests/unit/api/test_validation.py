@@ -146,3 +146,30 @@ def test_secrets_cannot_be_inlined_in_kafka_security() -> None:
     assert "spec.kafka.security.sasl.password: Extra inputs are not permitted" in "\n".join(
         format_validation_error(caught.value, "x")
     )
+
+
+def _with_service_account(name: str) -> dict[str, object]:
+    doc = INVALID_CASES[0].document()
+    doc["spec"] = {"type": "http", "serviceAccountName": name}
+    return doc
+
+
+@pytest.mark.parametrize(
+    "name", ["a", "0", "content-service", "a.b", "kafka.tls-v2", "1.2.3", "x" * 253]
+)
+def test_an_object_name_may_be_any_dns_1123_subdomain(name: str) -> None:
+    resource = HuleEduService.model_validate(_with_service_account(name))
+    assert resource.spec.service_account_name == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", ".", "..", "-a", "a-", "a.", ".a", "a..b", "a.-b", "A", "a_b", "a b", "ü",
+     "a/b", "a?b", "a#b", "a%2Fb", "a\n", "x" * 254],
+)  # fmt: skip
+def test_anything_else_is_not_an_object_name(name: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        HuleEduService.model_validate(_with_service_account(name))
+    assert format_validation_error(caught.value, "x") == [
+        f"x: spec.serviceAccountName: {v1alpha1.OBJECT_NAME_MESSAGE}"
+    ]
