@@ -20,10 +20,13 @@ import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from huleedu_operator.api import v1alpha1
 from huleedu_operator.controller import metrics
 from huleedu_operator.controller.kinds import BY_KIND
+from huleedu_operator.controller.paths import api_path
 
 FIELD_MANAGER = "huleedu-operator"
+_CRDS_PATH = api_path("apis", "apiextensions.k8s.io", "v1", "customresourcedefinitions")
 T = TypeVar("T")
 
 
@@ -106,20 +109,28 @@ class Kube:
         return result
 
     async def patch_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        path = f"/apis/huleedu.io/v1alpha1/namespaces/{namespace}/huleeduservices/{name}/status"
+        path = api_path(
+            "apis",
+            v1alpha1.GROUP,
+            v1alpha1.VERSION,
+            "namespaces",
+            namespace,
+            v1alpha1.PLURAL,
+            name,
+            "status",
+        )
         body = {"status": status}
         await self.call(
             lambda: self._raw("PATCH", path, body, None, "application/merge-patch+json")
         )
 
     async def post_event(self, event: dict[str, Any]) -> None:
-        path = f"/apis/events.k8s.io/v1/namespaces/{event['metadata']['namespace']}/events"
+        namespace = event["metadata"]["namespace"]
+        path = api_path("apis", "events.k8s.io", "v1", "namespaces", namespace, "events")
         await self.call(lambda: self._raw("POST", path, event))
 
     async def list_crd_names(self) -> set[str]:
-        data = await self.call(
-            lambda: self._raw("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
-        )
+        data = await self.call(lambda: self._raw("GET", _CRDS_PATH))
         return {item["metadata"]["name"] for item in data.get("items", [])}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from huleedu_operator.controller.paths import api_path
 from huleedu_operator.render import Capability
 
 
@@ -20,9 +21,11 @@ class ChildKind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     def path(self, namespace: str, name: str | None = None) -> str:
-        base = "/api/v1" if not self.group else f"/apis/{self.group}/{self.version}"
-        path = f"{base}/namespaces/{namespace}/{self.plural}"
-        return f"{path}/{name}" if name else path
+        """The collection in ``namespace``, or the object ``name`` in it (an empty name
+        is refused, not read as the collection)."""
+        base = ("api", self.version) if not self.group else ("apis", self.group, self.version)
+        collection = (*base, "namespaces", namespace, self.plural)
+        return api_path(*collection) if name is None else api_path(*collection, name)
 
 
 CHILD_KINDS: tuple[ChildKind, ...] = (

@@ -225,9 +225,8 @@ class Reconciler:
             ref = source.config_map_ref
             if ref is None or ref.optional:
                 continue
-            path = f"/api/v1/namespaces/{resource.namespace}/configmaps/{ref.name}"
             try:
-                found = await self.kube.get(path)
+                found = await self.kube.get(BY_KIND["ConfigMap"].path(resource.namespace, ref.name))
             except ApiException as exc:
                 raise RetryableError(str(exc)) from exc
             if found is None:

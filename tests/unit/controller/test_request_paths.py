@@ -1,0 +1,225 @@
+"""A name from a resource is one segment of the request path, whatever it contains.
+
+Formatted into a path as it was, ``spec.envFrom[].configMapRef.name: ../../../configmaps``
+made the operator LIST every ConfigMap in the cluster (the HTTP client resolves dot
+segments), ``../../kube-system/configmaps/x`` read another namespace and
+``x?watch=true`` started a watch. These tests follow a name from the spec to the
+request line the client sends, through the real kubernetes ApiClient and urllib3.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from kubernetes.client import ApiClient, Configuration
+from urllib3.util import parse_url
+
+from huleedu_operator.controller.client import Kube
+from huleedu_operator.controller.index import ChildIndex
+from huleedu_operator.controller.kinds import BY_KIND
+from huleedu_operator.controller.paths import api_path
+from huleedu_operator.controller.reconcile import Reconciler
+from huleedu_operator.controller.settings import OperatorSettings
+
+pytestmark = pytest.mark.unit
+
+HOST = "https://kube.test"
+NS = "team-a"
+HOSTILE = [
+    "../../../configmaps",
+    "../../kube-system/configmaps/x",
+    "x?watch=true",
+    "a%2Fb",
+    "a/b",
+    "x#fragment",
+]
+
+
+def on_the_wire(url: str) -> str:
+    """The request target urllib3 sends for ``url`` (after its own normalisation, which
+    is what resolved ``..`` before)."""
+    return str(parse_url(url).request_uri)
+
+
+# --- api_path ------------------------------------------------------------------------
+
+
+def test_plain_segments_are_joined_unchanged() -> None:
+    assert api_path("api", "v1", "namespaces", NS, "configmaps", "shared.settings-v2") == (
+        "/api/v1/namespaces/team-a/configmaps/shared.settings-v2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "encoded"),
+    [
+        ("../../../configmaps", "..%2F..%2F..%2Fconfigmaps"),
+        ("../../kube-system/configmaps/x", "..%2F..%2Fkube-system%2Fconfigmaps%2Fx"),
+        ("x?watch=true", "x%3Fwatch%3Dtrue"),
+        ("a%2Fb", "a%252Fb"),
+        ("x#fragment", "x%23fragment"),
+        ("a b", "a%20b"),
+    ],
+)
+def test_a_hostile_segment_stays_one_segment(name: str, encoded: str) -> None:
+    path = api_path("api", "v1", "namespaces", NS, "configmaps", name)
+    assert path == f"/api/v1/namespaces/team-a/configmaps/{encoded}"
+    assert path.count("/") == 6
+    assert not {"?", "#"} & set(path)
+    assert unquote(path.rsplit("/", 1)[1]) == name
+
+
+@pytest.mark.parametrize("segment", ["", ".", ".."])
+def test_empty_and_dot_segments_are_refused(segment: str) -> None:
+    # Quoting leaves them as they are: "" would turn a GET of one object into a LIST of
+    # the collection, "." and ".." are removed by the client with what precedes them.
+    with pytest.raises(ValueError, match=r"never empty, '\.' or '\.\.'"):
+        api_path("api", "v1", "namespaces", NS, "configmaps", segment)
+
+
+def test_the_namespace_is_a_segment_too() -> None:
+    path = BY_KIND["Deployment"].path("../kube-system", "x")
+    assert path == "/apis/apps/v1/namespaces/..%2Fkube-system/deployments/x"
+
+
+def test_a_child_kind_path_is_its_collection_or_one_object() -> None:
+    assert BY_KIND["ConfigMap"].path(NS) == "/api/v1/namespaces/team-a/configmaps"
+    assert BY_KIND["ScaledObject"].path(NS, "svc") == (
+        "/apis/keda.sh/v1alpha1/namespaces/team-a/scaledobjects/svc"
+    )
+    with pytest.raises(ValueError, match="never empty"):
+        BY_KIND["ConfigMap"].path(NS, "")
+
+
+# --- through the real client -----------------------------------------------------------
+
+
+class FakeResponse:
+    def __init__(self, status: int, body: Any = None) -> None:
+        self.status = status
+        self.reason = "OK" if status < 300 else "Not Found"
+        self.data = json.dumps(body).encode() if body is not None else b""
+        self.headers: dict[str, str] = {}
+
+    def read(self) -> bytes:
+        return self.data
+
+
+class RecordingApi:
+    """Stands in for the network: records each request line, answers GETs with 404."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+
+    def __call__(self, method: str, url: str, **_: Any) -> FakeResponse:
+        self.requests.append((method, on_the_wire(url)))
+        if method == "GET":
+            return FakeResponse(404, {"kind": "Status", "code": 404})
+        return FakeResponse(200, {})
+
+
+@pytest.fixture
+def kube(monkeypatch: pytest.MonkeyPatch) -> tuple[Kube, RecordingApi]:
+    api = ApiClient(Configuration(host=HOST))
+    recorder = RecordingApi()
+    monkeypatch.setattr(api, "call_api", recorder)
+    return Kube(api, ThreadPoolExecutor(1, "test-kube")), recorder
+
+
+def test_formatting_a_name_into_a_path_was_the_defect() -> None:
+    # What the old f-string paths sent: the client resolves the name against the path.
+    base = f"{HOST}/api/v1/namespaces/{NS}/configmaps/"
+    assert on_the_wire(base + "../../../configmaps") == "/api/v1/configmaps"
+    assert on_the_wire(base + "../../kube-system/configmaps/x") == (
+        "/api/v1/namespaces/kube-system/configmaps/x"
+    )
+    assert parse_url(base + "x?watch=true").query == "watch=true"
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+async def test_a_get_by_a_hostile_name_requests_that_one_name_in_the_namespace(
+    kube: tuple[Kube, RecordingApi], name: str
+) -> None:
+    client, recorder = kube
+    assert await client.get(BY_KIND["ConfigMap"].path(NS, name)) is None
+    ((method, target),) = recorder.requests
+    assert method == "GET"
+    prefix = "/api/v1/namespaces/team-a/configmaps/"
+    assert target.startswith(prefix)
+    segment = target.removeprefix(prefix)
+    assert not {"/", "?", "#"} & set(segment)
+    assert unquote(segment) == name
+
+
+async def test_status_and_events_paths_quote_the_resource_name(
+    kube: tuple[Kube, RecordingApi],
+) -> None:
+    client, recorder = kube
+    await client.patch_status(NS, "a/b", {"observedGeneration": 1})
+    await client.post_event({"metadata": {"namespace": "x/y", "name": "e"}})
+    assert recorder.requests == [
+        ("PATCH", "/apis/huleedu.io/v1alpha1/namespaces/team-a/huleeduservices/a%2Fb/status"),
+        ("POST", "/apis/events.k8s.io/v1/namespaces/x%2Fy/events"),
+    ]
+
+
+# --- the reconciler's ConfigMap reads ----------------------------------------------------
+
+
+def stored(env_from: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "huleedu.io/v1alpha1",
+        "kind": "HuleEduService",
+        "metadata": {"name": "svc", "namespace": NS, "generation": 1, "uid": "u"},
+        "spec": {"type": "http", "envFrom": env_from},
+    }
+
+
+def degraded(reconciler: Reconciler) -> dict[str, Any]:
+    status = reconciler.resources[(NS, "svc")]["status"]
+    (condition,) = [c for c in status["conditions"] if c["type"] == "Degraded"]
+    return dict(condition)
+
+
+@pytest.mark.parametrize(
+    "name", ["../../../configmaps", "../../kube-system/configmaps/x", "x?watch=true"]
+)
+async def test_a_hostile_name_stored_before_the_crd_checked_it_reads_nothing(
+    kube: tuple[Kube, RecordingApi], name: str
+) -> None:
+    client, recorder = kube
+    reconciler = Reconciler(client, ChildIndex(), OperatorSettings())
+    reconciler.resources[(NS, "svc")] = stored([{"configMapRef": {"name": name}}])
+
+    await reconciler.reconcile((NS, "svc"))
+
+    assert [m for m, _ in recorder.requests if m == "GET"] == [], recorder.requests
+    condition = degraded(reconciler)
+    assert condition["reason"] == "InvalidSpec"
+    assert condition["message"].startswith(
+        "spec.envFrom.0.configMapRef.name: must be an object name in this namespace"
+    )
+    assert condition["message"].endswith("not a path")
+    assert name not in condition["message"], "the message does not echo what was probed"
+
+
+async def test_a_missing_config_map_is_read_by_its_name_in_the_resource_namespace(
+    kube: tuple[Kube, RecordingApi],
+) -> None:
+    client, recorder = kube
+    reconciler = Reconciler(client, ChildIndex(), OperatorSettings())
+    reconciler.resources[(NS, "svc")] = stored([{"configMapRef": {"name": "shared.settings"}}])
+
+    await reconciler.reconcile((NS, "svc"))
+
+    gets = [target for method, target in recorder.requests if method == "GET"]
+    assert gets == ["/api/v1/namespaces/team-a/configmaps/shared.settings"]
+    condition = degraded(reconciler)
+    assert condition["reason"] == "MissingReference"
+    assert condition["message"].startswith(
+        "spec.envFrom[0].configMapRef.name: ConfigMap 'shared.settings' does not exist"
+    )
