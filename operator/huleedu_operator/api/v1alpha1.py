@@ -758,7 +758,7 @@ class HuleEduServiceSpec(ApiModel):
     def _settings_keys_are_env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         # The CRD checks this with CEL on the map; pydantic cannot constrain dict keys
         # without emitting propertyNames, which a structural schema does not allow.
-        bad = sorted(k for k in value or {} if not re.match(_ENV_NAME_PATTERN, k))
+        bad = sorted(k for k in value or {} if not re.fullmatch(_ENV_NAME_PATTERN, k))
         if bad:
             raise ValueError(
                 "spec.settings: keys must be environment variable names (letters, digits, "
@@ -873,7 +873,7 @@ class HuleEduService(BaseModel):
             raise ValueError("metadata.name: required; name the service")
         if len(name) > 63:
             raise ValueError("metadata.name: may not be more than 63 characters; shorten it")
-        if not re.match(DNS_LABEL, name):
+        if not re.fullmatch(DNS_LABEL, name):  # match() lets a trailing newline through
             raise ValueError(NAME_MESSAGE)
         return value
 

@@ -120,6 +120,17 @@ def test_a_resource_without_a_name_is_rejected_naming_metadata_name() -> None:
     ]
 
 
+@pytest.mark.parametrize("name", ["svc\n", "svc\nx"])
+def test_a_name_with_a_newline_is_rejected_offline_as_the_api_server_does(name: str) -> None:
+    doc = INVALID_CASES[0].document()
+    doc["metadata"] = {"name": name, "namespace": "huleedu"}
+    doc["spec"] = {"type": "http"}
+    with pytest.raises(ValidationError) as caught:
+        HuleEduService.model_validate(doc)
+    (line,) = format_validation_error(caught.value, "x")
+    assert "metadata.name" in line
+
+
 def test_type_change_is_a_transition_rule_on_the_type_field() -> None:
     field = v1alpha1.HuleEduServiceSpec.model_fields["type"]
     extra = field.json_schema_extra
