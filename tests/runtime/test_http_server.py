@@ -226,10 +226,9 @@ def test_a_body_the_model_rejects_is_a_400_naming_the_field(
         (b"[1, 2, 3]", "application/json"),
         (b'{"text": ""}', "application/json"),
         (b'{"wrong": "field"}', "application/json"),
-        (b"text=hello", "application/x-www-form-urlencoded"),
         (b'{"text": "x"' + b"}" * 5, "application/json"),
     ],
-    ids=["broken", "empty", "not-utf8", "array", "empty-text", "wrong-field", "form", "trailing"],
+    ids=["broken", "empty", "not-utf8", "array", "empty-text", "wrong-field", "trailing"],
 )
 def test_malformed_bodies_are_structured_400s(
     content_service: str, client: httpx.Client, content: bytes, content_type: str
@@ -238,6 +237,14 @@ def test_malformed_bodies_are_structured_400s(
         f"{content_service}/v1/content", content=content, headers={"Content-Type": content_type}
     )
     assert_structured(response, 400, "VALIDATION_ERROR")
+
+
+def test_a_form_sent_to_a_json_route_is_a_structured_415(
+    content_service: str, client: httpx.Client
+) -> None:
+    response = client.post(f"{content_service}/v1/content", data={"text": "hello"})
+    error = assert_structured(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert error["details"] == {"expected_content_type": "application/json"}
 
 
 def test_a_body_over_the_limit_with_a_content_length_is_a_structured_413(

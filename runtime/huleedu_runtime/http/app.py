@@ -17,6 +17,7 @@ from dishka import AsyncContainer, Provider, Scope, make_async_container
 from quart import Blueprint, Quart
 
 from huleedu_runtime.config import ServiceSettings
+from huleedu_runtime.http.body_limit import BodyLimit
 from huleedu_runtime.http.di import QuartProvider, setup_dishka
 from huleedu_runtime.http.errors import install_error_handlers
 from huleedu_runtime.http.health import ReadinessCheck, ReadinessChecks, health_blueprint
@@ -71,6 +72,9 @@ def setup_service(
             log_format=settings.log_format,
         )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body_bytes
+    # Quart's documented way to wrap its ASGI entry point in middleware.
+    body_limit = BodyLimit(app.asgi_app, settings.max_request_body_bytes)
+    app.asgi_app = body_limit  # type: ignore[method-assign, assignment]
 
     install_request_hooks(app, max_body_bytes=settings.max_request_body_bytes)
     install_error_handlers(app, settings.service_name)

@@ -5,6 +5,9 @@ service, a request that failed validation (malformed JSON, a pydantic model that
 rejected the body, an oversized body, an unknown route), or a bug. Unexpected
 exceptions are logged with their traceback and answered with a generic
 ``INTERNAL_ERROR``: their message may hold internals a client must not see.
+
+An HTTP exception's own headers survive the change of body: ``Allow`` on a 405 (RFC
+9110 requires it), ``WWW-Authenticate``, ``Retry-After`` and the like.
 """
 
 from __future__ import annotations
@@ -99,7 +102,11 @@ def install_error_handlers(app: Quart, service_name: str) -> None:
         status = exc.code or 500
         code = _CODE_BY_STATUS.get(status, ErrorCode.INTERNAL_ERROR)
         message = exc.description or HTTPStatus(status).phrase
-        return respond(code, message, status)
+        response, status = respond(code, message, status)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":  # the body is JSON now, not werkzeug's HTML
+                response.headers.add(name, value)
+        return response, status
 
     async def on_unexpected(exc: Exception) -> tuple[Response, int]:
         log.exception("unhandled_exception", exception_type=type(exc).__name__)

@@ -23,6 +23,10 @@ a second bind of the same app: a second bind would expose every route of the ser
 the port a NetworkPolicy opens to Prometheus, and count each scrape as service traffic.
 It stops after the main server, so the whole shutdown stays observable.
 
+The main server is configured with the app's body limit, so that hypercorn does not
+answer ``Expect: 100-continue`` for a body the app will refuse
+(:mod:`huleedu_runtime.http.body_limit`).
+
 hypercorn's error log is the stdlib logger ``hypercorn.error`` without a handler of its
 own: its lines propagate to the root logger that
 :func:`huleedu_runtime.logging.configure_logging` renders, one JSON stream on stdout.
@@ -41,6 +45,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
 from huleedu_runtime.config import ServiceSettings
+from huleedu_runtime.http.body_limit import BodyLimitConfig, body_limit_of, install_continue_guard
 from huleedu_runtime.http.health import ReadinessChecks, health_app
 
 log = structlog.get_logger(__name__)
@@ -53,8 +58,11 @@ AsgiMessage = MutableMapping[str, Any]
 AsgiSend = Callable[[AsgiMessage], Awaitable[None]]
 
 
-def hypercorn_config(*, host: str, port: int, shutdown_timeout: float) -> Config:
-    config = Config()
+def hypercorn_config(
+    *, host: str, port: int, shutdown_timeout: float, max_body_bytes: int | None = None
+) -> Config:
+    config = BodyLimitConfig()
+    config.max_request_body_bytes = max_body_bytes
     config.bind = [f"{host}:{port}"]
     config.graceful_timeout = shutdown_timeout
     config.accesslog = None  # the metrics middleware counts requests; logs stay quiet
@@ -71,9 +79,15 @@ async def serve_asgi(
     port: int,
     shutdown_timeout: float,
     shutdown_trigger: Callable[[], Awaitable[Any]],
+    max_body_bytes: int | None = None,
 ) -> None:
-    """Serve ``app`` until ``shutdown_trigger`` returns, then drain."""
-    config = hypercorn_config(host=host, port=port, shutdown_timeout=shutdown_timeout)
+    """Serve ``app`` until ``shutdown_trigger`` returns, then drain. With
+    ``max_body_bytes``, a request declaring a longer body gets no ``100 Continue``."""
+    config = hypercorn_config(
+        host=host, port=port, shutdown_timeout=shutdown_timeout, max_body_bytes=max_body_bytes
+    )
+    if max_body_bytes is not None:
+        install_continue_guard()
     await serve(app, config, shutdown_trigger=shutdown_trigger)
 
 
@@ -127,9 +141,13 @@ async def serve_until_signal(
     readiness: ReadinessChecks | None = None,
     metrics_app: Any | None = None,
     metrics_port: int | None = None,
+    max_body_bytes: int | None = None,
 ) -> None:
     """Serve ``app`` (and ``metrics_app`` on ``metrics_port``) until a signal; see the
-    module doc for the shutdown steps. ``readiness`` is the one ``/healthz`` reports."""
+    module doc for the shutdown steps. ``readiness`` is the one ``/healthz`` reports;
+    ``max_body_bytes`` the body limit ``app`` enforces (by default, the one it has)."""
+    if max_body_bytes is None:
+        max_body_bytes = body_limit_of(app)
     if (metrics_app is None) != (metrics_port is None):
         raise ValueError("metrics_app and metrics_port go together")
     readiness = readiness or ReadinessChecks()
@@ -158,6 +176,7 @@ async def serve_until_signal(
                 port=port,
                 shutdown_timeout=shutdown_timeout,
                 shutdown_trigger=drained.wait,
+                max_body_bytes=max_body_bytes,
             )
         finally:
             main_stopped.set()
