@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 STATE_DIR ?= $(CURDIR)/.local
 export HULEEDU_STATE_DIR := $(STATE_DIR)
+# True when KUBECONFIG is unset or is the local ground's own (as .ci/run exports it).
+ON_LOCAL_GROUND = { [ -z "$$KUBECONFIG" ] || [ "$$KUBECONFIG" = "$(STATE_DIR)/kubeconfig" ]; }
 
 .PHONY: help setup lint fmt test test-unit test-integration test-runtime test-e2e \
         cluster-up cluster-down cluster-status kafka-up kafka-down demo bench faults crd clean e2e-kind \
@@ -41,11 +43,11 @@ test-integration: setup ## needs the control plane (make cluster-up) or KUBECONF
 test-runtime: setup ## needs the broker (make kafka-up)
 	source <(scripts/kafka-local.sh env) && $(VENV)/bin/pytest tests/runtime -q
 
-test: setup ## everything CI runs; starts the local ground (unless KUBECONFIG is set), the broker and Prometheus
-	@if [ -z "$$KUBECONFIG" ]; then scripts/local-cluster.sh up; fi
-	@if [ -z "$$KUBECONFIG" ] && scripts/local-cluster.sh has-real-node; then scripts/local-cluster.sh images; fi
+test: setup ## everything CI runs; starts the local ground (unless KUBECONFIG names another cluster), the broker and Prometheus
+	@if $(ON_LOCAL_GROUND); then scripts/local-cluster.sh up; fi
+	@if $(ON_LOCAL_GROUND) && scripts/local-cluster.sh has-real-node; then scripts/local-cluster.sh images; fi
 	scripts/kafka-local.sh start
-	@if [ -z "$$KUBECONFIG" ] && scripts/local-cluster.sh has-real-node; then scripts/prometheus-local.sh start; fi
+	@if $(ON_LOCAL_GROUND) && scripts/local-cluster.sh has-real-node; then scripts/prometheus-local.sh start; fi
 	source <(scripts/local-cluster.sh env) && source <(scripts/kafka-local.sh env) && \
 	  source <(scripts/prometheus-local.sh env) && \
 	  $(VENV)/bin/pytest tests -q -m 'not slow and not ground'

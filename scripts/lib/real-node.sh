@@ -497,12 +497,14 @@ node_delete_pods() {
     while read -r p; do
         kc delete pod -n "${p%%/*}" "${p#*/}" --grace-period=5 --wait=false >/dev/null 2>&1 || true
     done <<<"$pods"
+    # Done when no task runs: the kubelet has torn the sandboxes down (CNI DEL), even if
+    # it keeps exited containers around for its garbage collector.
     local i
     for i in $(seq 1 60); do
-        [[ -z "$(ctr_ containers ls -q 2>/dev/null)" ]] && return 0
+        ctr_ tasks ls 2>/dev/null | grep -q RUNNING || return 0
         sleep 0.5
     done
-    log "containers still present after 30s; stopping them directly"
+    log "tasks still running after 30s; stopping them directly"
 }
 
 node_down() {
