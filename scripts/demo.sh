@@ -93,9 +93,9 @@ echo
 kubectl get hes -A -o wide
 echo
 echo "== pods: real containers on the real node"
-for ns in huleedu-system "$NS"; do
-    kubectl get pods -n "$ns" -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,NODE:.spec.nodeName,IP:.status.podIP,CONTAINER:.status.containerStatuses[0].containerID' --no-headers
-done | column -t
+kubectl get pods -A --field-selector "spec.nodeName=real-node-0" \
+    -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,NODE:.spec.nodeName,IP:.status.podIP,CONTAINER:.status.containerStatuses[0].containerID' |
+    grep -E "^(NAMESPACE|huleedu-system|$NS) "
 echo
 echo "== content-service through its ClusterIP Service (kube-proxy)"
 ip=$(kubectl get svc -n "$NS" content-service -o jsonpath='{.spec.clusterIP}')
