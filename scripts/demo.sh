@@ -27,6 +27,8 @@ LOG_FILE="$STATE_DIR/operator.log"
 export PATH="$REPO/.venv/bin:$PATH"
 mkdir -p "$STATE_DIR"
 NS=huleedu
+# shellcheck source=lib/ground.env
+source "$REPO/scripts/lib/ground.env"
 
 stop_local_operator() {
     if [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
@@ -93,7 +95,7 @@ echo
 kubectl get hes -A -o wide
 echo
 echo "== pods: real containers on the real node"
-kubectl get pods -A --field-selector "spec.nodeName=real-node-0" \
+kubectl get pods -A --field-selector "spec.nodeName=$GROUND_REAL_NODE" \
     -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,NODE:.spec.nodeName,IP:.status.podIP,CONTAINER:.status.containerStatuses[0].containerID' |
     grep -E "^(NAMESPACE|huleedu-system|$NS) "
 echo
