@@ -13,7 +13,12 @@ Semantics a service can rely on:
   after the restart;
 * :meth:`KafkaEventProcessor.stop_processing` stops fetching, lets the message in
   hand finish, commits what was done and returns; messages fetched but not
-  started stay uncommitted and go to the next owner of the partition.
+  started stay uncommitted and go to the next owner of the partition;
+* :meth:`KafkaEventProcessor.is_ready` means "started and joined its group": a
+  rebalance completed for this consumer, with or without partitions. A replica
+  beyond the partition count holds none and is still Ready (it takes over when
+  another leaves); how many it holds is the ``huleedu_worker_assigned_partitions``
+  gauge, not a readiness question.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import pydantic
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -51,6 +56,27 @@ class NonRetriableError(Exception):
 
 class _Abandoned(Exception):
     """The worker is stopping while a message waits for its next retry."""
+
+
+class _GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Records that a rebalance completed for this consumer and what it was given.
+
+    aiokafka calls ``on_partitions_assigned`` after every completed join, also with
+    an empty set, which is what makes an idle consumer distinguishable from one
+    that never joined.
+    """
+
+    def __init__(self) -> None:
+        self.joined = False
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Still a member: a rebalance is not a reason to leave the Service endpoints.
+        return None
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.joined = True
+        metrics.ASSIGNED_PARTITIONS.set(len(assigned))
+        log.info("partitions_assigned", partitions=len(assigned))
 
 
 def backoff_delay(attempt: int, base: float, maximum: float) -> float:
@@ -92,12 +118,14 @@ class KafkaEventProcessor:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._running = False
+        self._membership = _GroupMembership()
         self._topic_metrics: dict[str, metrics.TopicMetrics] = {}
 
     # --- EventProcessorProtocol -----------------------------------------------------
 
     async def start_processing(self) -> None:
-        consumer = AIOKafkaConsumer(*self.topics, **consumer_options(self.settings))
+        consumer = AIOKafkaConsumer(**consumer_options(self.settings))
+        consumer.subscribe(self.topics, listener=self._membership)
         producer = AIOKafkaProducer(**producer_options(self.settings))
         self._consumer, self._producer = consumer, producer
         await producer.start()
@@ -116,6 +144,7 @@ class KafkaEventProcessor:
             log.info("consumer_stopping", reason="stop requested")
         finally:
             self._running = False
+            metrics.ASSIGNED_PARTITIONS.set(0)
             try:
                 await consumer.stop()
             finally:
@@ -126,7 +155,8 @@ class KafkaEventProcessor:
         self._stopping.set()
 
     async def is_ready(self) -> bool:
-        return self._running and self._consumer is not None and bool(self._consumer.assignment())
+        """Started and joined the group (zero partitions included); see the module doc."""
+        return self._running and self._membership.joined
 
     # --- Publisher ---------------------------------------------------------------------
 

@@ -93,6 +93,11 @@ CONSUMER_LAG = Gauge(
     "Messages behind the partition's high watermark.",
     ["topic", "partition"],
 )
+ASSIGNED_PARTITIONS = Gauge(
+    "huleedu_worker_assigned_partitions",
+    "Partitions this consumer holds after its last rebalance (0 is normal with more "
+    "replicas than partitions: the consumer is Ready and stands by).",
+)
 IN_FLIGHT = Gauge(
     "huleedu_worker_messages_in_flight",
     "Messages fetched and not yet committed.",

@@ -33,7 +33,7 @@ class EventProcessorProtocol(Protocol):
 
 @runtime_checkable
 class SupportsReadiness(Protocol):
-    """A processor that can say whether it is ready (joined, partitions assigned)."""
+    """A processor that can say whether it is ready (for Kafka: started and joined its group)."""
 
     async def is_ready(self) -> bool: ...
 
