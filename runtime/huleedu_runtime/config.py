@@ -71,6 +71,9 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=45_000, gt=0)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, gt=0)
     kafka_max_poll_interval_ms: int = Field(default=300_000, gt=0)
+    kafka_handler_timeout_seconds: float = Field(
+        default=contract.DEFAULT_KAFKA_HANDLER_TIMEOUT_SECONDS, ge=0
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None

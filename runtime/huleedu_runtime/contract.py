@@ -54,6 +54,16 @@ TERMINATION_GRACE_MARGIN_SECONDS: Final = 5
 kubelet's SIGKILL never lands mid-drain or while the runtime is still committing
 offsets."""
 
+DEFAULT_KAFKA_HANDLER_TIMEOUT_SECONDS: Final = 300
+"""How long a worker's handler may take for one message (``KAFKA_HANDLER_TIMEOUT_SECONDS``;
+0 turns the timeout off). A handler that overruns is cancelled and the attempt counts
+as a retriable failure: retried with backoff, then dead-lettered."""
+
+HANDLER_TIMEOUT_GRACE_SECONDS: Final = 10
+"""How long past its timeout a cancelled handler may take to return before the worker
+reports itself not live (``/healthz/live`` 503, no heartbeat), so the kubelet restarts
+a pod whose handler ignores cancellation or blocks the event loop."""
+
 RUNTIME_UID: Final = 10001
 """Numeric non-root UID the base image runs as (``runAsNonRoot`` needs a number)."""
 
@@ -88,6 +98,7 @@ class Env:
     KAFKA_SESSION_TIMEOUT_MS: Final = "KAFKA_SESSION_TIMEOUT_MS"
     KAFKA_HEARTBEAT_INTERVAL_MS: Final = "KAFKA_HEARTBEAT_INTERVAL_MS"
     KAFKA_MAX_POLL_INTERVAL_MS: Final = "KAFKA_MAX_POLL_INTERVAL_MS"
+    KAFKA_HANDLER_TIMEOUT_SECONDS: Final = "KAFKA_HANDLER_TIMEOUT_SECONDS"
     KAFKA_SECURITY_PROTOCOL: Final = "KAFKA_SECURITY_PROTOCOL"
     KAFKA_SASL_MECHANISM: Final = "KAFKA_SASL_MECHANISM"
     KAFKA_SASL_USERNAME: Final = "KAFKA_SASL_USERNAME"

@@ -432,6 +432,15 @@ class KafkaSpec(ApiModel):
     max_poll_interval_ms: int | None = Field(
         default=None, ge=1000, le=86_400_000, description="Kafka max.poll.interval.ms."
     )
+    handler_timeout_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=86_400,
+        description="Seconds one handler attempt may take (KAFKA_HANDLER_TIMEOUT_SECONDS); an "
+        "attempt that overruns is cancelled and retried, then dead-lettered, and a handler "
+        f"still running {contract.HANDLER_TIMEOUT_GRACE_SECONDS}s later fails liveness. 0 "
+        f"turns it off. Default: the runtime's {contract.DEFAULT_KAFKA_HANDLER_TIMEOUT_SECONDS}.",
+    )
     partitions: int | None = Field(
         default=None,
         ge=1,

@@ -48,6 +48,7 @@ def kafka_settings(resource: HuleEduService, defaults: RenderDefaults) -> dict[s
         Env.KAFKA_SESSION_TIMEOUT_MS: kafka.session_timeout_ms,
         Env.KAFKA_HEARTBEAT_INTERVAL_MS: kafka.heartbeat_interval_ms,
         Env.KAFKA_MAX_POLL_INTERVAL_MS: kafka.max_poll_interval_ms,
+        Env.KAFKA_HANDLER_TIMEOUT_SECONDS: kafka.handler_timeout_seconds,
     }
     data.update({k: str(v) for k, v in optional.items() if v is not None})
     data.update(_security_settings(kafka))

@@ -5,7 +5,11 @@ let ``huleedu-runtime run-worker module:factory`` run it in a
 :class:`WorkerService`.
 """
 
-from huleedu_runtime.worker.consumer import KafkaEventProcessor, NonRetriableError
+from huleedu_runtime.worker.consumer import (
+    HandlerTimeoutError,
+    KafkaEventProcessor,
+    NonRetriableError,
+)
 from huleedu_runtime.worker.dead_letter import dead_letter_topic
 from huleedu_runtime.worker.protocol import (
     EventProcessorProtocol,
@@ -17,6 +21,7 @@ from huleedu_runtime.worker.service import WorkerService
 
 __all__ = [
     "EventProcessorProtocol",
+    "HandlerTimeoutError",
     "KafkaEventProcessor",
     "KafkaMessage",
     "MessageHandler",

@@ -8,6 +8,15 @@ Semantics a service can rely on:
 * a failing message is retried ``max_retries`` times with exponential backoff,
   then copied to ``<topic>.DLQ`` with the failure in its headers, committed, and
   the loop moves on (a poison message never blocks its partition);
+* one attempt may take ``KAFKA_HANDLER_TIMEOUT_SECONDS`` (default 300, 0 = no
+  limit); an attempt that overruns is cancelled and fails with
+  :class:`HandlerTimeoutError`, a retriable failure like any other: retried with
+  backoff, then dead-lettered, so a message that always hangs no longer blocks
+  its partition (nor, after a rebalance, the next consumer's);
+* a handler still running ``HANDLER_TIMEOUT_GRACE_SECONDS`` after its timeout
+  (it swallowed the cancellation, or blocks the event loop) makes
+  :meth:`KafkaEventProcessor.is_alive` false: liveness fails and the kubelet
+  restarts the pod, re-delivering the uncommitted message elsewhere;
 * if the dead letter itself cannot be produced the loop dies rather than skip
   the message; the worker then exits non-zero and the message is re-delivered
   after the restart;
@@ -35,7 +44,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from huleedu_runtime.config import ServiceSettings
-from huleedu_runtime.contract import CORRELATION_ID_HEADER
+from huleedu_runtime.contract import CORRELATION_ID_HEADER, HANDLER_TIMEOUT_GRACE_SECONDS
 from huleedu_runtime.logging import current_message_correlation_id, set_current_message
 from huleedu_runtime.worker import metrics
 from huleedu_runtime.worker.dead_letter import (
@@ -52,6 +61,14 @@ log = structlog.get_logger(__name__)
 class NonRetriableError(Exception):
     """Raised by a handler for a message that can never succeed (bad schema, ...):
     it is dead-lettered without retries."""
+
+
+class HandlerTimeoutError(Exception):
+    """A handler attempt did not return within ``KAFKA_HANDLER_TIMEOUT_SECONDS``.
+
+    Retriable: the attempt was cancelled, and the message is retried with backoff,
+    then dead-lettered (unless listed in ``non_retriable``).
+    """
 
 
 class _Abandoned(Exception):
@@ -101,6 +118,7 @@ class KafkaEventProcessor:
             pydantic.ValidationError,
         ),
         poll_timeout_ms: int = 500,
+        handler_timeout_grace_seconds: float = HANDLER_TIMEOUT_GRACE_SECONDS,
     ) -> None:
         self.settings = settings
         self.handler = handler
@@ -114,6 +132,9 @@ class KafkaEventProcessor:
         self.max_backoff_seconds = max_backoff_seconds
         self.non_retriable = non_retriable
         self.poll_timeout_ms = poll_timeout_ms
+        self.handler_timeout = settings.kafka_handler_timeout_seconds or None
+        self.handler_timeout_grace_seconds = handler_timeout_grace_seconds
+        self._attempt_started: float | None = None
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -158,6 +179,22 @@ class KafkaEventProcessor:
         """Started and joined the group (zero partitions included); see the module doc."""
         return self._running and self._membership.joined
 
+    def is_alive(self) -> bool:
+        """False once a handler attempt ran past its timeout plus the grace period."""
+        started, timeout = self._attempt_started, self.handler_timeout
+        if started is None or timeout is None:
+            return True
+        overdue = time.perf_counter() - started - timeout
+        if overdue <= self.handler_timeout_grace_seconds:
+            return True
+        log.error(
+            "handler_stuck",
+            seconds=round(overdue + timeout, 1),
+            handler_timeout_seconds=timeout,
+            reason="the handler did not return after its timeout cancelled it",
+        )
+        return False
+
     # --- Publisher ---------------------------------------------------------------------
 
     async def publish(
@@ -199,6 +236,7 @@ class KafkaEventProcessor:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         metrics.IN_FLIGHT.set(sum(len(records) for records in batch.values()))
         stopping, handler, clock = self._stopping, self.handler, time.perf_counter
+        deadline = self.handler_timeout
         try:
             for tp, records in batch.items():
                 topic_metrics = self._metrics_for(tp.topic)
@@ -209,13 +247,18 @@ class KafkaEventProcessor:
                         if stopping.is_set():
                             return
                         set_current_message(record)
-                        started = clock()
+                        started = self._attempt_started = clock()
+                        scope = asyncio.timeout(deadline)
                         try:
-                            await handler(record, self)
+                            async with scope:
+                                await handler(record, self)
                         except Exception as exc:
+                            self._attempt_started = None
                             observe(clock() - started)
-                            await self._retry_or_dead_letter(record, exc, topic_metrics)
+                            error = self._timed_out(record, exc, scope)
+                            await self._retry_or_dead_letter(record, error, topic_metrics)
                         else:
+                            self._attempt_started = None
                             observe(clock() - started)
                             topic_metrics.pending_processed += 1
                         last_done = record.offset
@@ -260,16 +303,29 @@ class KafkaEventProcessor:
             )
             await self._sleep_unless_stopping(delay, record)
             attempt += 1
-            started = time.perf_counter()
+            started = self._attempt_started = time.perf_counter()
+            scope = asyncio.timeout(self.handler_timeout)
             try:
-                await self.handler(record, self)
+                async with scope:
+                    await self.handler(record, self)
             except Exception as exc:
-                error = exc
+                error = self._timed_out(record, exc, scope)
                 continue
             finally:
+                self._attempt_started = None
                 topic_metrics.seconds.observe(time.perf_counter() - started)
             topic_metrics.pending_processed += 1
             return
+
+    def _timed_out(self, record: Any, error: Exception, scope: asyncio.Timeout) -> Exception:
+        """``error``, or a :class:`HandlerTimeoutError` when our timeout cancelled the attempt."""
+        if not (isinstance(error, TimeoutError) and scope.expired()):
+            return error
+        metrics.MESSAGES.labels(record.topic, "timed_out").inc()
+        log.warning("handler_timed_out", handler_timeout_seconds=self.handler_timeout)
+        timeout = HandlerTimeoutError(f"handler did not return within {self.handler_timeout}s")
+        timeout.__cause__ = error
+        return timeout
 
     async def _sleep_unless_stopping(self, delay: float, record: Any) -> None:
         try:

@@ -74,7 +74,8 @@ def _le(bound: float) -> str:
 
 MESSAGES = Counter(
     "huleedu_worker_messages_total",
-    "Messages handled by topic and outcome (processed, retried, dead_lettered, abandoned).",
+    "Messages handled by topic and outcome (processed, retried, timed_out, dead_lettered, "
+    "abandoned).",
     ["topic", "outcome"],
 )
 PROCESSING_SECONDS = LoopHistogram(

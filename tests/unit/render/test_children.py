@@ -207,6 +207,23 @@ def test_kafka_consumer_settings_go_to_the_configmap_not_the_pod_env() -> None:
     assert not any(name.startswith("KAFKA_") for name in env_map(app(result)))
 
 
+def test_the_handler_timeout_is_rendered_only_when_set_and_the_runtime_reads_it() -> None:
+    (unset,) = rendered("worker").by_kind("ConfigMap")
+    assert contract.Env.KAFKA_HANDLER_TIMEOUT_SECONDS not in unset["data"]
+    spec = {
+        "type": "worker",
+        "image": "w:1",
+        "kafka": {"topics": ["t"], "handlerTimeoutSeconds": 0},
+    }
+    (config,) = render_spec(spec).by_kind("ConfigMap")
+    assert config["data"][contract.Env.KAFKA_HANDLER_TIMEOUT_SECONDS] == "0"
+    settings = ServiceSettings(
+        _env_file=None,
+        kafka_handler_timeout_seconds=config["data"]["KAFKA_HANDLER_TIMEOUT_SECONDS"],
+    )  # type: ignore[call-arg]
+    assert settings.kafka_handler_timeout_seconds == 0
+
+
 def test_kafka_without_bootstrap_servers_or_operator_default_names_the_field() -> None:
     resource = VALID_BY_ID["worker-monitoring"].resource()
     with pytest.raises(RenderError) as caught:
