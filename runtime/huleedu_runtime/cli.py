@@ -7,31 +7,43 @@ under the names the HuleEdu design uses: both groups hold the very same click
 command objects, so the two spellings cannot drift apart. Exit codes follow the
 contract: 0 after a clean SIGTERM drain, 1 when start-up fails or the consumer
 task dies, 2 for usage errors.
+
+``check-heartbeat`` is what a pure worker's exec liveness probe runs every few
+seconds, so this module imports the service machinery (quart, pydantic, aiokafka)
+only inside the commands that need it: the check costs a bare interpreter start.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from quart import Quart
 
-from huleedu_runtime.config import ServiceSettings
-from huleedu_runtime.loading import ImportPathError, import_object
-from huleedu_runtime.logging import configure_logging
-from huleedu_runtime.worker.protocol import EventProcessorProtocol
+from huleedu_runtime import contract
+
+if TYPE_CHECKING:
+    from quart import Quart
+
+    from huleedu_runtime.config import ServiceSettings
+    from huleedu_runtime.worker.protocol import EventProcessorProtocol
 
 APP_DIR_HELP = "directory put first on sys.path before importing (default: the current one)"
 
 
 def _settings_of(obj: object) -> ServiceSettings | None:
+    from huleedu_runtime.config import ServiceSettings
+
     settings = getattr(obj, "settings", None)
     return settings if isinstance(settings, ServiceSettings) else None
 
 
 def _load_app(import_path: str, app_dir: str) -> Quart:
+    from quart import Quart
+
+    from huleedu_runtime.loading import ImportPathError, import_object
+
     obj = import_object(import_path, app_dir)
     if not isinstance(obj, Quart) and callable(obj):
         obj = obj()
@@ -44,6 +56,9 @@ def _load_app(import_path: str, app_dir: str) -> Quart:
 
 
 def _load_processor(import_path: str, app_dir: str) -> EventProcessorProtocol:
+    from huleedu_runtime.loading import ImportPathError, import_object
+    from huleedu_runtime.worker.protocol import EventProcessorProtocol
+
     obj = import_object(import_path, app_dir)
     if not isinstance(obj, EventProcessorProtocol) and callable(obj):
         obj = obj()
@@ -75,8 +90,13 @@ def serve_http(app_import_path: str, app_dir: str) -> None:
     SIGTERM: readiness 503, serve SHUTDOWN_DRAIN_SECONDS more, finish in-flight requests
     within SHUTDOWN_TIMEOUT_SECONDS, exit 0.
     """
+    import asyncio
+
+    from huleedu_runtime.config import ServiceSettings
     from huleedu_runtime.http.app import EXTENSION_KEY
     from huleedu_runtime.http.server import serve_service
+    from huleedu_runtime.loading import ImportPathError
+    from huleedu_runtime.logging import configure_logging
 
     try:
         app = _load_app(app_import_path, app_dir)
@@ -102,6 +122,11 @@ def run_worker(processor_import_path: str, app_dir: str) -> None:
 
     Health and metrics are served on HOST:METRICS_PORT.
     """
+    import asyncio
+
+    from huleedu_runtime.config import ServiceSettings
+    from huleedu_runtime.loading import ImportPathError
+    from huleedu_runtime.logging import configure_logging
     from huleedu_runtime.worker.service import WorkerService
 
     try:
@@ -118,7 +143,37 @@ def run_worker(processor_import_path: str, app_dir: str) -> None:
     sys.exit(asyncio.run(WorkerService(processor, settings).run()))
 
 
+@click.command("check-heartbeat")
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0, min_open=True),
+    default=contract.HEARTBEAT_MAX_AGE_SECONDS,
+    show_default=True,
+    help="seconds after which the heartbeat file counts as stale",
+)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"heartbeat file (default: ${contract.Env.HEARTBEAT_FILE}, else "
+    f"{contract.DEFAULT_HEARTBEAT_FILE})",
+)
+def check_heartbeat(max_age: float, path: Path | None) -> None:
+    """Exit 0 when the worker touched its heartbeat file within MAX_AGE seconds, else 1.
+
+    A worker without a metrics server runs this as its exec liveness probe.
+    """
+    from huleedu_runtime.heartbeat import heartbeat_file, stale_reason
+
+    problem = stale_reason(path or heartbeat_file(), max_age)
+    if problem is not None:
+        click.echo(f"unhealthy: {problem}", err=True)
+        sys.exit(1)
+
+
 main.add_command(serve_http)
+main.add_command(check_heartbeat)
 main.add_command(run_worker)
 service_main.add_command(serve_http, name="http")
 service_main.add_command(run_worker, name="worker")

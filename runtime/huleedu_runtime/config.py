@@ -62,6 +62,7 @@ class ServiceSettings(BaseSettings):
     shutdown_timeout_seconds: float = Field(default=contract.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, gt=0)
     shutdown_drain_seconds: float = Field(default=0, ge=0)
     max_request_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    heartbeat_file: str = contract.DEFAULT_HEARTBEAT_FILE
 
     kafka_bootstrap_servers: str = "localhost:9092"
     kafka_consumer_group: str | None = None

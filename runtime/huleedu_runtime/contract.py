@@ -64,6 +64,21 @@ HANDLER_TIMEOUT_GRACE_SECONDS: Final = 10
 reports itself not live (``/healthz/live`` 503, no heartbeat), so the kubelet restarts
 a pod whose handler ignores cancellation or blocks the event loop."""
 
+DEFAULT_HEARTBEAT_FILE: Final = "/tmp/huleedu-heartbeat"  # noqa: S108 - the pod's own emptyDir
+"""File a worker touches while it is alive (``HEARTBEAT_FILE``; empty = none). It lives
+under the writable ``/tmp`` emptyDir the operator mounts, so a worker without a metrics
+server gets an exec liveness probe: ``huleedu-runtime check-heartbeat``."""
+
+HEARTBEAT_INTERVAL_SECONDS: Final = 5
+"""How often a live worker touches its heartbeat file."""
+
+HEARTBEAT_MAX_AGE_SECONDS: Final = 30
+"""A heartbeat older than this is stale: the probe's ``check-heartbeat --max-age``.
+Several intervals, so one slow write on a busy node does not restart the pod."""
+
+HEARTBEAT_COMMAND: Final = ("huleedu-runtime", "check-heartbeat")
+"""The exec liveness probe's command (``--max-age`` follows), from the runtime image."""
+
 RUNTIME_UID: Final = 10001
 """Numeric non-root UID the base image runs as (``runAsNonRoot`` needs a number)."""
 
@@ -89,6 +104,7 @@ class Env:
     SHUTDOWN_TIMEOUT_SECONDS: Final = "SHUTDOWN_TIMEOUT_SECONDS"
     SHUTDOWN_DRAIN_SECONDS: Final = "SHUTDOWN_DRAIN_SECONDS"
     MAX_REQUEST_BODY_BYTES: Final = "MAX_REQUEST_BODY_BYTES"
+    HEARTBEAT_FILE: Final = "HEARTBEAT_FILE"
 
     KAFKA_BOOTSTRAP_SERVERS: Final = "KAFKA_BOOTSTRAP_SERVERS"
     KAFKA_CONSUMER_GROUP: Final = "KAFKA_CONSUMER_GROUP"

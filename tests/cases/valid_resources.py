@@ -204,9 +204,22 @@ VALID_CASES: tuple[ValidCase, ...] = (
                 "type": "worker",
                 "image": "ghcr.io/huleedu/legacy-worker:1.0.0",
                 "command": ["python", "-m", "legacy_worker"],
-                "probes": {"enabled": False},
+                "probes": {"enabled": False, "heartbeat": False},
                 "metrics": {"enabled": False},
                 "kafka": {"topics": ["huleedu.legacy.v1"]},
+            },
+        ),
+    ),
+    ValidCase(
+        "worker-heartbeat-liveness",
+        document(
+            "pure-worker",
+            {
+                "type": "worker",
+                "image": "ghcr.io/huleedu/pure-worker:1.0.0",
+                "probes": {"enabled": False, "liveness": {"periodSeconds": 15}},
+                "metrics": {"enabled": False},
+                "kafka": {"topics": ["huleedu.pure.v1"], "handlerTimeoutSeconds": 120},
             },
         ),
     ),

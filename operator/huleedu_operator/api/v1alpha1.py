@@ -294,12 +294,20 @@ class ProbeSpec(ApiModel):
 
 
 class Probes(ApiModel):
-    """Liveness and readiness probes (HTTP GET)."""
+    """Liveness and readiness probes (HTTP GET), or a worker's heartbeat liveness."""
 
     enabled: bool = Field(
         default=True,
         description="Turn off for images that expose no HTTP port (pure Kafka workers "
         "without a metrics server).",
+    )
+    heartbeat: bool = Field(
+        default=True,
+        description="With enabled: false, a worker still gets an exec liveness probe: "
+        f"`{' '.join(contract.HEARTBEAT_COMMAND)} --max-age "
+        f"{contract.HEARTBEAT_MAX_AGE_SECONDS}`, which fails when the runtime stopped "
+        f"touching {contract.DEFAULT_HEARTBEAT_FILE} (consumer task dead, handler stuck). "
+        "Set false for an image not built on the HuleEdu runtime. Ignored for http.",
     )
     liveness: ProbeSpec | None = Field(default=None, description="Liveness probe overrides.")
     readiness: ProbeSpec | None = Field(default=None, description="Readiness probe overrides.")
@@ -800,6 +808,10 @@ class HuleEduServiceSpec(ApiModel):
             + self.shutdown_grace_period_seconds
             + contract.TERMINATION_GRACE_MARGIN_SECONDS
         )
+
+    def heartbeat_liveness(self) -> bool:
+        """A worker without HTTP probes is kept alive by its heartbeat file instead."""
+        return self.type == "worker" and not self.probes.enabled and self.probes.heartbeat
 
     def probe_port_declared(self, probe: str) -> bool:
         if not self.probes.enabled:

@@ -75,6 +75,22 @@ def _probe(override: ProbeSpec | None, path: str, port: int) -> dict[str, Any]:
     probe = override or ProbeSpec()
     return {
         "httpGet": {"path": probe.path or path, "port": probe.port or port, "scheme": "HTTP"},
+        **_probe_timing(probe),
+    }
+
+
+def _heartbeat_probe(override: ProbeSpec | None) -> dict[str, Any]:
+    """The exec liveness of a worker without HTTP probes: its heartbeat file's age.
+
+    The runtime touches the file every few seconds while the consumer task runs and
+    no handler is stuck; the check is a bare interpreter start, no HTTP server needed.
+    """
+    command = [*contract.HEARTBEAT_COMMAND, "--max-age", str(contract.HEARTBEAT_MAX_AGE_SECONDS)]
+    return {"exec": {"command": command}, **_probe_timing(override or ProbeSpec())}
+
+
+def _probe_timing(probe: ProbeSpec) -> dict[str, Any]:
+    return {
         "initialDelaySeconds": probe.initial_delay_seconds,
         "periodSeconds": probe.period_seconds,
         "timeoutSeconds": probe.timeout_seconds,
@@ -85,6 +101,8 @@ def _probe(override: ProbeSpec | None, path: str, port: int) -> dict[str, Any]:
 
 def _probes(resource: HuleEduService) -> dict[str, Any]:
     spec = resource.spec
+    if spec.heartbeat_liveness():
+        return {"livenessProbe": _heartbeat_probe(spec.probes.liveness)}
     if not spec.probes.enabled:
         return {}
     port = spec.http_port() if spec.type == "http" else spec.metrics_port()

@@ -6,6 +6,9 @@ the health and metrics endpoints on ``METRICS_PORT``, and the exit code.
 * SIGTERM/SIGINT -> ``stop_processing()``; the processor has
   ``SHUTDOWN_TIMEOUT_SECONDS`` to finish in-flight work and commit, then the
   process exits 0. A processor that overruns is cancelled and the exit is 1.
+* While the worker is alive (:meth:`WorkerService.is_alive`) it touches
+  ``HEARTBEAT_FILE`` every ``HEARTBEAT_INTERVAL_SECONDS``: the liveness signal of a
+  worker without HTTP probes (``huleedu-runtime check-heartbeat``).
 * The processor raising (start-up failure included) or returning without being
   asked to stop means the consumer task is dead: the error is logged as
   critical and the process exits 1, so Kubernetes restarts it instead of a
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import structlog
 from quart import Quart
 
+from huleedu_runtime import contract, heartbeat
 from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.http.health import ReadinessChecks, health_app
 from huleedu_runtime.http.server import install_stop_signals, serve_asgi
@@ -45,11 +50,13 @@ class WorkerService:
         *,
         readiness: ReadinessChecks | None = None,
         serve_health: bool = True,
+        heartbeat_interval_seconds: float = contract.HEARTBEAT_INTERVAL_SECONDS,
     ) -> None:
         self.event_processor = event_processor
         self.settings = settings or ServiceSettings()
         self.readiness = readiness or ReadinessChecks()
         self.serve_health = serve_health
+        self.heartbeat_interval_seconds = heartbeat_interval_seconds
         self._task: asyncio.Task[None] | None = None
         if isinstance(event_processor, SupportsReadiness):
             self.readiness.add("consumer", event_processor.is_ready)
@@ -61,6 +68,21 @@ class WorkerService:
         if isinstance(self.event_processor, SupportsLiveness):
             return self.event_processor.is_alive()
         return True
+
+    async def _beat(self, path: Path) -> None:
+        """Touch ``path`` every interval while alive; a failed write is logged, not fatal."""
+        failing = False
+        while True:
+            if self.is_alive():
+                try:
+                    heartbeat.touch(path)
+                except OSError as exc:
+                    if not failing:
+                        log.error("heartbeat_write_failed", path=str(path), error=exc.strerror)
+                    failing = True
+                else:
+                    failing = False
+            await asyncio.sleep(self.heartbeat_interval_seconds)
 
     def health_app(self) -> Quart:
         return health_app(
@@ -93,6 +115,11 @@ class WorkerService:
             self.event_processor.start_processing(), name="event-processor"
         )
         stop_wait = asyncio.create_task(stop.wait(), name="stop-signal")
+        beat: asyncio.Task[None] | None = None
+        if self.settings.heartbeat_file:
+            beat = asyncio.create_task(
+                self._beat(Path(self.settings.heartbeat_file)), name="heartbeat"
+            )
         try:
             watched: set[asyncio.Task[object]] = {self._task, stop_wait}
             if health_task is not None:
@@ -108,6 +135,8 @@ class WorkerService:
             return self._consumer_died()
         finally:
             stop_wait.cancel()
+            if beat is not None:
+                beat.cancel()
             health_stop.set()
             if health_task is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):

@@ -258,6 +258,32 @@ def test_probes_disabled_renders_no_probes_and_no_ports() -> None:
     assert "METRICS_PORT" not in env_map(container)
 
 
+def test_a_worker_without_http_probes_gets_an_exec_heartbeat_liveness_probe() -> None:
+    result = rendered("worker-heartbeat-liveness")
+    container = app(result)
+    assert "readinessProbe" not in container
+    assert container["ports"] == []
+    liveness = container["livenessProbe"]
+    assert liveness["exec"]["command"] == [
+        *contract.HEARTBEAT_COMMAND,
+        "--max-age",
+        str(contract.HEARTBEAT_MAX_AGE_SECONDS),
+    ]
+    assert liveness["periodSeconds"] == 15, "the liveness override's timing applies"
+    assert liveness["failureThreshold"] == 3
+    assert "httpGet" not in liveness
+    # The runtime's default heartbeat file is under the writable /tmp the pod mounts.
+    assert runtime_settings(result).heartbeat_file == contract.DEFAULT_HEARTBEAT_FILE
+    tmp_mounts = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+    assert len(tmp_mounts) == 1
+    assert contract.DEFAULT_HEARTBEAT_FILE.startswith("/tmp/")
+
+
+def test_http_probes_disabled_get_no_heartbeat_probe() -> None:
+    spec = {"type": "http", "image": "h:1", "probes": {"enabled": False}}
+    assert "livenessProbe" not in app(render_spec(spec))
+
+
 def test_probe_overrides_keep_unset_fields_at_contract_defaults() -> None:
     container = app(rendered("http-probes-overridden"))
     liveness, readiness = container["livenessProbe"], container["readinessProbe"]
@@ -272,7 +298,7 @@ def test_every_probe_port_is_a_declared_container_port() -> None:
         container = app(render(case.resource(), case.defaults()))
         declared = {p["containerPort"] for p in container["ports"]}
         for probe in ("livenessProbe", "readinessProbe"):
-            if probe in container:
+            if "httpGet" in container.get(probe, {}):
                 assert container[probe]["httpGet"]["port"] in declared, (case_id, probe)
 
 
