@@ -56,6 +56,21 @@ def template_hash(kubectl: Kubectl, namespace: str, name: str) -> str:
     return json.dumps(deployment["spec"]["template"], sort_keys=True)
 
 
+def roll_with_a_setting_change(kubectl: Kubectl, resource: dict[str, Any]) -> None:
+    """Change a setting (a new pod template), wait until the operator rendered it and
+    the Deployment finished rolling."""
+    namespace, name = resource["metadata"]["namespace"], resource["metadata"]["name"]
+    old_template = template_hash(kubectl, namespace, name)
+    resource["spec"]["settings"] = {**resource["spec"]["settings"], "LOG_LEVEL": "WARNING"}
+    apply(kubectl, resource)
+    wait_for(
+        lambda: template_hash(kubectl, namespace, name) != old_template,
+        60,
+        "the operator rendered the new pod template",
+    )
+    rollout_done(kubectl, namespace, name)
+
+
 def test_an_http_rollout_under_steady_load_fails_no_request(
     operator: None, kubectl: Kubectl, namespace: str, client: ClientPod
 ) -> None:
@@ -65,18 +80,10 @@ def test_an_http_rollout_under_steady_load_fails_no_request(
     service = get(kubectl, namespace, "service/content-service")
     url = f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}/healthz"
     before = {p["metadata"]["name"] for p in pods_of(kubectl, namespace, "content-service")}
-    old_template = template_hash(kubectl, namespace, "content-service")
 
     load = client.start("load", url, "45", "20")
     time.sleep(5)
-    resource["spec"]["settings"] = {**resource["spec"]["settings"], "LOG_LEVEL": "WARNING"}
-    apply(kubectl, resource)
-    wait_for(
-        lambda: template_hash(kubectl, namespace, "content-service") != old_template,
-        60,
-        "the operator rendered the new pod template",
-    )
-    rollout_done(kubectl, namespace, "content-service")
+    roll_with_a_setting_change(kubectl, resource)
     result = client.result(load, timeout=120)
 
     after = {p["metadata"]["name"] for p in pods_of(kubectl, namespace, "content-service")}
@@ -109,7 +116,6 @@ def test_a_worker_rollout_under_a_steady_stream_loses_no_message(
     apply(kubectl, resource)
     wait_ready(kubectl, namespace, "event-worker")
     start = kafka_client.end_offsets(bootstrap, results)
-    old_template = template_hash(kubectl, namespace, "event-worker")
 
     ids = [uuid.uuid4().hex for _ in range(400)]
     messages = [(i.encode(), json.dumps({"id": i, "text": "steady"}).encode()) for i in ids]
@@ -118,14 +124,7 @@ def test_a_worker_rollout_under_a_steady_stream_loses_no_message(
     )
     stream.start()
     time.sleep(8)
-    resource["spec"]["settings"] = {**resource["spec"]["settings"], "LOG_LEVEL": "WARNING"}
-    apply(kubectl, resource)
-    wait_for(
-        lambda: template_hash(kubectl, namespace, "event-worker") != old_template,
-        60,
-        "the operator rendered the new pod template",
-    )
-    rollout_done(kubectl, namespace, "event-worker")
+    roll_with_a_setting_change(kubectl, resource)
     stream.join(timeout=120)
     assert not stream.is_alive()
 
