@@ -152,6 +152,13 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "must be a port the container declares",
     ),
     InvalidCase(
+        "startup-probe-on-undeclared-port",
+        "rule",
+        http(probes={"startup": {"port": 9999}}),
+        "spec.probes.startup.port",
+        "must be a port the container declares",
+    ),
+    InvalidCase(
         "worker-probe-on-http-default-port",
         "rule",
         worker(probes={"liveness": {"port": 8001}}),

@@ -239,6 +239,17 @@ VALID_CASES: tuple[ValidCase, ...] = (
         ),
     ),
     ValidCase(
+        "http-startup-probe",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "probes": {"startup": {"periodSeconds": 5, "failureThreshold": 60}},
+            },
+        ),
+    ),
+    ValidCase(
         "worker-sasl-tls-keda",
         document(
             "nlp-worker",

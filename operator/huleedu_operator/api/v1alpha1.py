@@ -294,7 +294,8 @@ class ProbeSpec(ApiModel):
 
 
 class Probes(ApiModel):
-    """Liveness and readiness probes (HTTP GET), or a worker's heartbeat liveness."""
+    """Liveness, readiness and optional startup probes (HTTP GET), or a worker's heartbeat
+    liveness."""
 
     enabled: bool = Field(
         default=True,
@@ -311,6 +312,13 @@ class Probes(ApiModel):
     )
     liveness: ProbeSpec | None = Field(default=None, description="Liveness probe overrides.")
     readiness: ProbeSpec | None = Field(default=None, description="Readiness probe overrides.")
+    startup: ProbeSpec | None = Field(
+        default=None,
+        description="Startup probe (HTTP GET, default path /healthz/live), rendered only when "
+        "set: until it succeeds the kubelet holds liveness and readiness off, so a slow start "
+        "(cache warm-up, model load) gets failureThreshold x periodSeconds without loosening "
+        "liveness. Not rendered for a worker with enabled: false.",
+    )
 
 
 class SecretKeySelector(ApiModel):
@@ -616,7 +624,7 @@ class HuleEduServiceSpec(ApiModel):
                 field_path=f".probes.{probe}.port",
                 check=functools.partial(_probe_port_declared, probe=probe),
             )
-            for probe in ("liveness", "readiness")
+            for probe in ("liveness", "readiness", "startup")
         ),
         Rule(
             cel="!has(self.disruptionBudget) || !self.disruptionBudget.enabled "

@@ -106,10 +106,15 @@ def _probes(resource: HuleEduService) -> dict[str, Any]:
     if not spec.probes.enabled:
         return {}
     port = spec.http_port() if spec.type == "http" else spec.metrics_port()
-    return {
+    probes = {
         "livenessProbe": _probe(spec.probes.liveness, contract.LIVENESS_PATH, port),
         "readinessProbe": _probe(spec.probes.readiness, contract.READINESS_PATH, port),
     }
+    if spec.probes.startup is not None:
+        # Only when asked for: liveness alone already covers a fast start, and a default
+        # startup probe would change every pod template (a rollout) for nothing.
+        probes["startupProbe"] = _probe(spec.probes.startup, contract.LIVENESS_PATH, port)
+    return probes
 
 
 def _lifecycle(resource: HuleEduService) -> dict[str, Any]:
