@@ -159,6 +159,35 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "must be a port the container declares",
     ),
     InvalidCase(
+        "topology-spread-min-domains-with-schedule-anyway",
+        "rule",
+        http(topologySpread={"constraints": [{"topologyKey": "zone", "minDomains": 2}]}),
+        "spec.topologySpread.constraints",
+        "only used with whenUnsatisfiable: DoNotSchedule",
+    ),
+    InvalidCase(
+        "topology-spread-key-twice",
+        "rule",
+        http(
+            topologySpread={
+                "constraints": [
+                    {"topologyKey": "kubernetes.io/hostname"},
+                    {"topologyKey": "kubernetes.io/hostname", "maxSkew": 2},
+                ]
+            }
+        ),
+        "spec.topologySpread.constraints",
+        "list each topologyKey once",
+    ),
+    InvalidCase(
+        "topology-spread-key-not-a-label-key",
+        "schema",
+        http(topologySpread={"constraints": [{"topologyKey": "zone/../x y"}]}),
+        "spec.topologySpread.constraints",
+        "should match pattern",
+        admission_message="should match",
+    ),
+    InvalidCase(
         "worker-probe-on-http-default-port",
         "rule",
         worker(probes={"liveness": {"port": 8001}}),

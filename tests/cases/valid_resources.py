@@ -239,6 +239,39 @@ VALID_CASES: tuple[ValidCase, ...] = (
         ),
     ),
     ValidCase(
+        "topology-spread-custom",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "replicas": 3,
+                "topologySpread": {
+                    "constraints": [
+                        {
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "minDomains": 2,
+                        },
+                        {"topologyKey": "kubernetes.io/hostname", "maxSkew": 2},
+                    ]
+                },
+            },
+        ),
+    ),
+    ValidCase(
+        "topology-spread-disabled",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "replicas": 3,
+                "topologySpread": {"enabled": False},
+            },
+        ),
+    ),
+    ValidCase(
         "http-startup-probe",
         document(
             "content-service",

@@ -551,6 +551,78 @@ class DisruptionBudgetSpec(ApiModel):
     )
 
 
+_LABEL_KEY_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+DEFAULT_TOPOLOGY_KEYS = ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+
+
+class TopologySpreadConstraint(ApiModel):
+    """One way to spread the pods (a Pod spec's topologySpreadConstraints entry). The
+    operator fills in labelSelector (the pod selector) and matchLabelKeys
+    [pod-template-hash], so a rolling update spreads the new ReplicaSet on its own."""
+
+    __rules__ = (
+        Rule(
+            cel="!has(self.minDomains) || self.whenUnsatisfiable == 'DoNotSchedule'",
+            message="spec.topologySpread.constraints[].minDomains: only used with "
+            "whenUnsatisfiable: DoNotSchedule; set that or remove minDomains",
+            field_path=".minDomains",
+            check=lambda m: m.min_domains is None or m.when_unsatisfiable == "DoNotSchedule",
+        ),
+    )
+
+    topology_key: str = Field(
+        min_length=1,
+        max_length=316,
+        pattern=_LABEL_KEY_PATTERN,
+        description="Node label whose values are the domains, e.g. kubernetes.io/hostname "
+        "or topology.kubernetes.io/zone.",
+    )
+    max_skew: int = Field(
+        default=1, ge=1, le=1000, description="Largest allowed difference in pod count."
+    )
+    when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
+        default="ScheduleAnyway",
+        description="ScheduleAnyway: a preference (pods still start on one node or zone). "
+        "DoNotSchedule: a hard rule (pods stay Pending).",
+    )
+    min_domains: int | None = Field(
+        default=None, ge=1, le=1000, description="DoNotSchedule only: domains to count at least."
+    )
+
+
+class TopologySpreadSpec(ApiModel):
+    """How the pods are spread over nodes and zones."""
+
+    __rules__ = (
+        Rule(
+            cel="!has(self.constraints) "
+            "|| self.constraints.all(c, "
+            "self.constraints.exists_one(d, d.topologyKey == c.topologyKey))",
+            message="spec.topologySpread.constraints: list each topologyKey once",
+            field_path=".constraints",
+            check=lambda m: (
+                len({c.topology_key for c in m.constraints or []}) == len(m.constraints or [])
+            ),
+        ),
+    )
+
+    enabled: bool = Field(
+        default=True, description="false: render no topologySpreadConstraints at all."
+    )
+    constraints: list[TopologySpreadConstraint] | None = Field(
+        default=None,
+        max_length=8,
+        description="Replace the default. Default, whenever more than one pod may run "
+        "(replicas > 1, or autoscaling.maxReplicas > 1): maxSkew 1 over "
+        + " and ".join(DEFAULT_TOPOLOGY_KEYS)
+        + ", whenUnsatisfiable ScheduleAnyway. Constraints given here are rendered for any "
+        "replica count.",
+    )
+
+
 class MigrationsSpec(ApiModel):
     """A command run as an init container before the app starts (e.g. alembic upgrade)."""
 
@@ -777,6 +849,11 @@ class HuleEduServiceSpec(ApiModel):
     migrations: MigrationsSpec | None = Field(
         default=None, description="Init container run before the app starts."
     )
+    topology_spread: TopologySpreadSpec | None = Field(
+        default=None,
+        description="Pod topology spread. Default: spread over nodes and zones (a preference, "
+        "ScheduleAnyway) whenever more than one pod may run.",
+    )
 
     @field_validator("settings")
     @classmethod
@@ -834,6 +911,12 @@ class HuleEduServiceSpec(ApiModel):
 
     def autoscaled(self) -> bool:
         return self.autoscaling is not None and self.autoscaling.enabled
+
+    def may_run_several_pods(self) -> bool:
+        """More than one pod at once: replicas > 1, or an autoscaler allowed to go there."""
+        if self.autoscaling is not None and self.autoscaling.enabled:
+            return self.autoscaling.max_replicas > 1
+        return self.replicas > 1
 
     def pdb_allows_eviction(self) -> bool:
         budget = self.disruption_budget

@@ -17,7 +17,12 @@ import hashlib
 import json
 from typing import Any
 
-from huleedu_operator.api.v1alpha1 import HuleEduService, ProbeSpec
+from huleedu_operator.api.v1alpha1 import (
+    DEFAULT_TOPOLOGY_KEYS,
+    HuleEduService,
+    ProbeSpec,
+    TopologySpreadConstraint,
+)
 from huleedu_operator.render.autoscaling import autoscaler_owns_replicas
 from huleedu_operator.render.defaults import RenderDefaults
 from huleedu_operator.render.env import (
@@ -166,6 +171,38 @@ def _volumes(resource: HuleEduService) -> tuple[list[dict[str, Any]], list[dict[
     return volumes, mounts
 
 
+def topology_spread(resource: HuleEduService) -> list[dict[str, Any]]:
+    """Spread the pods over nodes and zones once there can be more than one of them.
+
+    The default is a preference (ScheduleAnyway): a one-node or one-zone cluster still
+    runs every replica. ``matchLabelKeys: [pod-template-hash]`` counts each ReplicaSet on
+    its own, so the surge pods of a rolling update spread instead of piling up next to
+    the old pods they replace.
+    """
+    spec = resource.spec.topology_spread
+    if spec is not None and not spec.enabled:
+        return []
+    if spec is not None and spec.constraints is not None:
+        constraints = list(spec.constraints)
+    elif resource.spec.may_run_several_pods():
+        constraints = [TopologySpreadConstraint(topology_key=k) for k in DEFAULT_TOPOLOGY_KEYS]
+    else:
+        return []
+    rendered: list[dict[str, Any]] = []
+    for c in constraints:
+        entry: dict[str, Any] = {
+            "maxSkew": c.max_skew,
+            "topologyKey": c.topology_key,
+            "whenUnsatisfiable": c.when_unsatisfiable,
+            "labelSelector": {"matchLabels": selector_labels(resource)},
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+        if c.min_domains is not None:
+            entry["minDomains"] = c.min_domains
+        rendered.append(entry)
+    return rendered
+
+
 def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, Any]:
     spec = resource.spec
     image = effective_image(resource, defaults)
@@ -230,6 +267,7 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
         "nodeSelector": spec.node_selector,
         "tolerations": [t.wire() for t in spec.tolerations or []],
         "affinity": spec.affinity,
+        "topologySpreadConstraints": topology_spread(resource),
     }
     pod_spec.update({k: v for k, v in optional.items() if v})
 

@@ -1,0 +1,99 @@
+"""Startup probe, topology spread, volumes and exposure, stated as behaviour (the golden
+files pin the exact bytes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cases.valid_resources import VALID_BY_ID, document
+from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.render import RenderDefaults, Rendered, render
+
+pytestmark = pytest.mark.unit
+
+IMAGE = "ghcr.io/huleedu/content-service:1.4.2"
+
+
+def http(**spec: Any) -> HuleEduService:
+    return HuleEduService.model_validate(
+        document("content-service", {"type": "http", "image": IMAGE, **spec})
+    )
+
+
+def pod_spec(result: Rendered) -> dict[str, Any]:
+    (deployment,) = result.by_kind("Deployment")
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+def app(result: Rendered) -> dict[str, Any]:
+    (container,) = pod_spec(result)["containers"]
+    return dict(container)
+
+
+# --- startup probe -----------------------------------------------------------------
+
+
+def test_no_startup_probe_unless_asked_for() -> None:
+    assert "startupProbe" not in app(render(http()))
+
+
+def test_startup_probe_defaults_to_the_liveness_endpoint() -> None:
+    probe = app(render(http(probes={"startup": {"failureThreshold": 30}})))["startupProbe"]
+    assert probe["httpGet"] == {"path": "/healthz/live", "port": 8001, "scheme": "HTTP"}
+    assert probe["failureThreshold"] == 30
+
+
+# --- topology spread ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{}, {"replicas": 1}, {"replicas": 5, "autoscaling": {"maxReplicas": 1}}],
+    ids=["default-replicas", "one-replica", "autoscaled-to-one"],
+)
+def test_one_pod_gets_no_topology_spread(spec: dict[str, Any]) -> None:
+    assert "topologySpreadConstraints" not in pod_spec(render(http(**spec)))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"replicas": 2}, {"autoscaling": {"minReplicas": 1, "maxReplicas": 3}}],
+    ids=["two-replicas", "autoscaled-to-three"],
+)
+def test_several_pods_spread_over_nodes_and_zones_as_a_preference(spec: dict[str, Any]) -> None:
+    result = render(http(**spec))
+    (deployment,) = result.by_kind("Deployment")
+    constraints = pod_spec(result)["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in constraints] == [
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+    ]
+    for c in constraints:
+        assert c["whenUnsatisfiable"] == "ScheduleAnyway"
+        assert c["maxSkew"] == 1
+        assert c["labelSelector"] == deployment["spec"]["selector"]
+        assert c["matchLabelKeys"] == ["pod-template-hash"]
+
+
+def test_topology_spread_can_be_turned_off() -> None:
+    case = VALID_BY_ID["topology-spread-disabled"]
+    assert "topologySpreadConstraints" not in pod_spec(render(case.resource(), case.defaults()))
+
+
+def test_given_constraints_replace_the_default_for_any_replica_count() -> None:
+    result = render(
+        http(topologySpread={"constraints": [{"topologyKey": "example.com/rack", "maxSkew": 2}]})
+    )
+    (constraint,) = pod_spec(result)["topologySpreadConstraints"]
+    assert constraint["topologyKey"] == "example.com/rack"
+    assert constraint["maxSkew"] == 2
+    assert "minDomains" not in constraint
+
+
+def test_defaults_do_not_depend_on_the_render_defaults() -> None:
+    # Spread is a property of the spec alone: a capability appearing changes nothing.
+    resource = http(replicas=2)
+    assert pod_spec(render(resource)) == pod_spec(render(resource, RenderDefaults()))
