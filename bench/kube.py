@@ -20,11 +20,12 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from huleedu_operator.api.identity import MANAGED_SELECTOR as MANAGED_SELECTOR
+
 REPO = Path(__file__).resolve().parents[1]
 CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
 HES_PATH = "/apis/huleedu.io/v1alpha1"
 BENCH_LABEL = "huleedu.test/ephemeral"
-MANAGED_SELECTOR = "app.kubernetes.io/managed-by=huleedu-operator"
 
 Body = dict[str, Any]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client
 
 REPO = Path(__file__).resolve().parents[1]
 CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
@@ -123,3 +124,35 @@ def apply(kubectl: Callable[..., Any], obj: dict[str, Any], manager: str = "test
     kubectl(
         "apply", "--server-side", f"--field-manager={manager}", "-f", "-", input=yaml.safe_dump(obj)
     )
+
+
+def get_hes(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = custom_objects.get_namespaced_custom_object(
+        "huleedu.io", "v1alpha1", ns, "huleeduservices", name
+    )
+    return obj
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
+    for cond in obj.get("status", {}).get("conditions", []):
+        if cond["type"] == type_:
+            return dict(cond)
+    return {}
+
+
+def ready(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> bool:
+    obj = get_hes(custom_objects, ns, name)
+    return (
+        condition(obj, "Ready").get("status") == "True"
+        and obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
+    )
+
+
+def exists(fn: Callable[[], Any]) -> bool:
+    try:
+        fn()
+        return True
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise

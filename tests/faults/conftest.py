@@ -26,6 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench.controlplane import ControlPlane  # noqa: E402
 from bench.kube import Kube, kubeconfig_path  # noqa: E402
 from bench.operator import OperatorProcess  # noqa: E402
 
@@ -111,3 +112,14 @@ def record(request: pytest.FixtureRequest) -> Callable[..., None]:
             RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     return save
+
+
+@pytest.fixture
+def control_plane() -> Iterator[ControlPlane]:
+    """The local control plane, its components restarted if they exit; tests that stop
+    kube-apiserver or etcd are skipped on any other cluster (not ours to stop)."""
+    plane = ControlPlane.local()
+    if plane is None:
+        pytest.skip("the control plane is not the local one (scripts/local-cluster.sh)")
+    with plane.supervise():
+        yield plane

@@ -4,13 +4,18 @@ against the names the renderer says must exist, no more and no fewer."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bench import workload
+from bench.controlplane import ControlPlane
 from bench.kube import MANAGED_SELECTOR, Kube, Tracker, collection, hes_ready
 from kubernetes.client.exceptions import ApiException
 
@@ -99,3 +104,44 @@ def images(kube: Kube, ns: str) -> dict[str, str]:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def api_ready(kube: Kube) -> Callable[[], bool]:
+    return kube.ready
+
+
+class Etcd:
+    """etcd's JSON gateway (v3 API over HTTP) on the client URL kube-apiserver uses."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        argv = Path(f"/proc/{plane.pid('kube-apiserver')}/cmdline").read_text().split("\0")
+        flags = dict(a.split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+        self.url = flags["--etcd-servers"].split(",")[0]
+        self.prefix = flags.get("--etcd-prefix", "/registry")
+
+    def _call(self, op: str, body: dict[str, str]) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310 (http: etcd's own client URL)
+            f"{self.url}/v3/kv/{op}", json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+
+    def key(self, namespace: str, name: str) -> str:
+        return f"{self.prefix}/huleedu.io/huleeduservices/{namespace}/{name}"
+
+    def get(self, key: str) -> dict[str, Any]:
+        kvs = self._call("range", {"key": _b64(key)})["kvs"]
+        stored: dict[str, Any] = json.loads(base64.b64decode(kvs[0]["value"]))
+        return stored
+
+    def put(self, key: str, obj: dict[str, Any]) -> None:
+        self._call("put", {"key": _b64(key), "value": _b64(json.dumps(obj))})
+
+    def delete(self, key: str) -> int:
+        """Delete ``key`` behind the API server's back; returns how many were deleted."""
+        return int(self._call("deleterange", {"key": _b64(key)}).get("deleted", 0))
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

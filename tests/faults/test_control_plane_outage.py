@@ -10,67 +10,25 @@ the same way while a rollout is applying.
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from bench import workload
 from bench.controlplane import ControlPlane
 from bench.kube import Kube
-from fleet import SIZES, apply_fleet, apply_patiently, child_problems, hes_tracker, images
-
-
-@pytest.fixture
-def control_plane(record: Callable[..., None]) -> Iterator[ControlPlane]:
-    plane = ControlPlane.local()
-    if plane is None:
-        pytest.skip("the control plane is not the local one (scripts/local-cluster.sh)")
-    with plane.supervise():
-        yield plane
-
-
-def api_ready(kube: Kube) -> Callable[[], bool]:
-    return kube.ready
-
-
-class Etcd:
-    """etcd's JSON gateway (v3 API over HTTP) on the client URL kube-apiserver uses."""
-
-    def __init__(self, plane: ControlPlane) -> None:
-        argv = Path(f"/proc/{plane.pid('kube-apiserver')}/cmdline").read_text().split("\0")
-        flags = dict(a.split("=", 1) for a in argv if a.startswith("--") and "=" in a)
-        self.url = flags["--etcd-servers"].split(",")[0]
-        self.prefix = flags.get("--etcd-prefix", "/registry")
-
-    def _call(self, op: str, body: dict[str, str]) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310 (http: etcd's own client URL)
-            f"{self.url}/v3/kv/{op}", json.dumps(body).encode(), method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            result: dict[str, Any] = json.loads(response.read())
-            return result
-
-    def key(self, namespace: str, name: str) -> str:
-        return f"{self.prefix}/huleedu.io/huleeduservices/{namespace}/{name}"
-
-    def get(self, key: str) -> dict[str, Any]:
-        kvs = self._call("range", {"key": _b64(key)})["kvs"]
-        stored: dict[str, Any] = json.loads(base64.b64decode(kvs[0]["value"]))
-        return stored
-
-    def put(self, key: str, obj: dict[str, Any]) -> None:
-        self._call("put", {"key": _b64(key), "value": _b64(json.dumps(obj))})
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
-
+from fleet import (
+    SIZES,
+    Etcd,
+    api_ready,
+    apply_fleet,
+    apply_patiently,
+    child_problems,
+    hes_tracker,
+    images,
+)
 
 OUTAGE = {"reduced": (20, 10.0), "full": (60, 30.0)}  # resources, seconds down
 

@@ -1,6 +1,6 @@
-"""The operator against the real API server: create, update, drift, delete, status,
-capabilities, bad input. The operator runs as a subprocess (`huleedu-operator run`),
-exactly as a user starts it."""
+"""The operator against the real API server: create, update, drift, delete, status, bad
+input (capabilities: test_capabilities.py; name collisions: test_ownership.py). The
+operator runs as a subprocess (`huleedu-operator run`), exactly as a user starts it."""
 
 from __future__ import annotations
 
@@ -9,53 +9,14 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import yaml
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, hes
+from operator_harness import OperatorProcess, apply, condition, exists, get_hes, hes, ready
 
-REPO = Path(__file__).resolve().parents[2]
-STANDIN_CRDS = REPO / "tests" / "fixtures" / "crds"
-MONITORING_CRDS = [
-    str(STANDIN_CRDS / "monitoring.coreos.com_servicemonitors.yaml"),
-    str(STANDIN_CRDS / "monitoring.coreos.com_podmonitors.yaml"),
-]
 MANAGER = "huleedu-operator"
-
-
-def get_hes(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> dict[str, Any]:
-    obj: dict[str, Any] = custom_objects.get_namespaced_custom_object(
-        "huleedu.io", "v1alpha1", ns, "huleeduservices", name
-    )
-    return obj
-
-
-def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:
-    for cond in obj.get("status", {}).get("conditions", []):
-        if cond["type"] == type_:
-            return dict(cond)
-    return {}
-
-
-def ready(custom_objects: client.CustomObjectsApi, ns: str, name: str) -> bool:
-    obj = get_hes(custom_objects, ns, name)
-    return (
-        condition(obj, "Ready").get("status") == "True"
-        and obj["status"].get("observedGeneration") == obj["metadata"]["generation"]
-    )
-
-
-def exists(fn: Callable[[], Any]) -> bool:
-    try:
-        fn()
-        return True
-    except client.ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise
 
 
 def test_http_service_gets_its_children_and_becomes_ready(
@@ -361,49 +322,6 @@ def test_another_applier_owning_a_field_is_reported_by_name(
         .image
         == "rival/c:9"
     ), "operator forced it"
-
-
-def test_monitoring_crds_appearing_and_disappearing_switch_scraping(
-    operator: OperatorProcess,
-    namespace: str,
-    kubectl: Callable[..., Any],
-    apps_v1: client.AppsV1Api,
-    custom_objects: client.CustomObjectsApi,
-    wait_until: Callable[..., Any],
-) -> None:
-    def monitoring_crds(verb: str) -> None:
-        for path in MONITORING_CRDS:
-            args = ("--ignore-not-found", "--wait=true") if verb == "delete" else ()
-            kubectl(verb, "-f", path, *args)
-
-    monitoring_crds("delete")  # start from a cluster without the Prometheus Operator
-    apply(kubectl, hes("scraped", namespace, type="http", image="example/m:1.0"))
-    wait_until(lambda: ready(custom_objects, namespace, "scraped"), timeout=90)
-
-    def annotations() -> dict[str, str]:
-        d = apps_v1.read_namespaced_deployment("scraped", namespace)
-        return dict(d.spec.template.metadata.annotations or {})
-
-    assert annotations().get("prometheus.io/scrape") == "true"
-    monitoring_crds("apply")
-    try:
-        wait_until(
-            lambda: exists(
-                lambda: custom_objects.get_namespaced_custom_object(
-                    "monitoring.coreos.com", "v1", namespace, "servicemonitors", "scraped"
-                )
-            ),
-            timeout=60,
-            message="ServiceMonitor never appeared",
-        )
-        wait_until(lambda: "prometheus.io/scrape" not in annotations(), timeout=30)
-    finally:
-        monitoring_crds("delete")
-    wait_until(
-        lambda: annotations().get("prometheus.io/scrape") == "true",
-        timeout=60,
-        message="annotations did not come back after the CRDs were removed",
-    )
 
 
 def _write_requests(kubectl: Callable[..., Any]) -> float:

@@ -21,11 +21,11 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from huleedu_operator.api import v1alpha1
+from huleedu_operator.api.identity import FIELD_MANAGER
 from huleedu_operator.controller import metrics
 from huleedu_operator.controller.kinds import BY_KIND
 from huleedu_operator.controller.paths import api_path
 
-FIELD_MANAGER = "huleedu-operator"
 _CRDS_PATH = api_path("apis", "apiextensions.k8s.io", "v1", "customresourcedefinitions")
 T = TypeVar("T")
 
@@ -128,6 +128,25 @@ class Kube:
         namespace = event["metadata"]["namespace"]
         path = api_path("apis", "events.k8s.io", "v1", "namespaces", namespace, "events")
         await self.call(lambda: self._raw("POST", path, event))
+
+    async def list(self, path: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        """Every object of the collection at ``path``, in pages of 500. List items carry
+        no ``kind``; callers that need it set it."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            query = [("limit", "500")]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if token:
+                query.append(("continue", token))
+            page: dict[str, Any] = await self.call(
+                lambda query=query: self._raw("GET", path, None, query)  # type: ignore[misc]
+            )
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
 
     async def list_crd_names(self) -> set[str]:
         data = await self.call(lambda: self._raw("GET", _CRDS_PATH))

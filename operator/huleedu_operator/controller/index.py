@@ -1,19 +1,29 @@
-"""In-memory view of every managed child, fed by the label-filtered watches.
+"""In-memory view of every managed child, fed by the label-filtered watches and
+repaired by the periodic resync.
 
 The reconciler reads children from here instead of GETting them, which is what lets
 an idle operator make no API requests at all: a reconcile whose desired state matches
 this view writes nothing. Bodies are trimmed (no managedFields) to bound memory.
+
+Watches alone are not enough: after a reconnect or a 410 Gone, kopf lists again and
+reports what exists, but nothing says what disappeared meanwhile. :meth:`ChildIndex.
+reconcile_listing` compares a fresh LIST with the view and forgets what the list no
+longer has. Every change is stamped with a sequence number, so a listing taken before a
+watch event cannot undo it: the resync only touches entries older than its LIST.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from huleedu_runtime import contract
 
 OwnerKey = tuple[str, str]  # (namespace, HuleEduService name)
 ChildKey = tuple[str, str]  # (kind, name)
+POD = "Pod"
+ENDPOINT_SLICE = "EndpointSlice"
 
 
 def owner_of(body: dict[str, Any]) -> OwnerKey | None:
@@ -38,8 +48,29 @@ def _waiting(container_status: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _pod_view(body: dict[str, Any]) -> dict[str, Any]:
+    """Only what status needs: each container's waiting reason and the kubelet's message
+    (it names a missing Secret). Anything more would re-queue the owner on every restart
+    count or probe change."""
+    status = body.get("status", {}) or {}
+    return {
+        "metadata": {"name": body["metadata"]["name"]},
+        "status": {
+            key: [_waiting(cs) for cs in status.get(key) or []]
+            for key in ("containerStatuses", "initContainerStatuses")
+        },
+    }
+
+
+def _ready_endpoints(body: dict[str, Any]) -> int:
+    return sum(
+        1 for ep in body.get("endpoints") or [] if (ep.get("conditions") or {}).get("ready", True)
+    )
+
+
 class ChildIndex:
-    """children[(ns, owner)][(kind, name)] = last seen body."""
+    """children[(ns, owner)][(kind, name)] = last seen body; pods and endpoint slices
+    reduced to what status reads."""
 
     def __init__(self) -> None:
         self._children: dict[OwnerKey, dict[ChildKey, dict[str, Any]]] = defaultdict(dict)
@@ -48,12 +79,28 @@ class ChildIndex:
         # Children the watch reported deleted (and not seen since): the reconciler need
         # not read them back before restoring them.
         self._deleted: dict[OwnerKey, set[ChildKey]] = defaultdict(set)
+        # (owner, kind, name) -> sequence number of the last change, deletions included.
+        self._stamps: dict[tuple[OwnerKey, str, str], int] = {}
+        self._seq = 0
+
+    def _stamp(self, owner: OwnerKey, kind: str, name: str) -> None:
+        self._seq += 1
+        self._stamps[owner, kind, name] = self._seq
+
+    def mark(self) -> int:
+        """A point in the index's history: changes after it are newer than a LIST
+        started now."""
+        self._seq += 1
+        return self._seq
+
+    # --- children ------------------------------------------------------------------
 
     def put(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
         owner = owner_of(body)
         if owner is not None:
             child = (kind, body["metadata"]["name"])
             self._children[owner][child] = _trim(body)
+            self._stamp(owner, *child)
             if owner in self._deleted:
                 self._deleted[owner].discard(child)
         return owner
@@ -64,6 +111,7 @@ class ChildIndex:
             child = (kind, body["metadata"]["name"])
             self._children[owner].pop(child, None)
             self._deleted[owner].add(child)
+            self._stamp(owner, *child)
         return owner
 
     def deleted(self, owner: OwnerKey, kind: str, name: str) -> bool:
@@ -76,6 +124,19 @@ class ChildIndex:
     def get(self, owner: OwnerKey, kind: str, name: str) -> dict[str, Any] | None:
         return self._children.get(owner, {}).get((kind, name))
 
+    def drop_kind(self, kind: str) -> set[OwnerKey]:
+        """Every child of ``kind`` is gone (its CRD was deleted, which deletes them all)."""
+        owners = set()
+        for owner, children in self._children.items():
+            for child in [c for c in children if c[0] == kind]:
+                del children[child]
+                self._deleted[owner].add(child)
+                self._stamp(owner, *child)
+                owners.add(owner)
+        return owners
+
+    # --- pods and endpoint slices --------------------------------------------------
+
     def put_pod(self, body: dict[str, Any], deleted: bool = False) -> OwnerKey | None:
         owner = owner_of(body)
         if owner is None:
@@ -84,17 +145,8 @@ class ChildIndex:
         if deleted:
             self._pods[owner].pop(name, None)
         else:
-            # Only what status needs: each container's waiting reason and the kubelet's
-            # message (it names a missing Secret). Anything more would re-queue the owner
-            # on every restart count or probe change.
-            status = body.get("status", {}) or {}
-            self._pods[owner][name] = {
-                "metadata": {"name": name},
-                "status": {
-                    key: [_waiting(cs) for cs in status.get(key) or []]
-                    for key in ("containerStatuses", "initContainerStatuses")
-                },
-            }
+            self._pods[owner][name] = _pod_view(body)
+        self._stamp(owner, POD, name)
         return owner
 
     def pods(self, owner: OwnerKey) -> list[dict[str, Any]]:
@@ -108,12 +160,8 @@ class ChildIndex:
         if deleted:
             self._endpoints[owner].pop(name, None)
         else:
-            ready = sum(
-                1
-                for ep in body.get("endpoints") or []
-                if (ep.get("conditions") or {}).get("ready", True)
-            )
-            self._endpoints[owner][name] = ready
+            self._endpoints[owner][name] = _ready_endpoints(body)
+        self._stamp(owner, ENDPOINT_SLICE, name)
         return owner
 
     def ready_endpoints(self, owner: OwnerKey) -> int | None:
@@ -125,6 +173,104 @@ class ChildIndex:
         self._pods.pop(owner, None)
         self._endpoints.pop(owner, None)
         self._deleted.pop(owner, None)
+        for stamp in [s for s in self._stamps if s[0] == owner]:
+            del self._stamps[stamp]
 
-    def size(self) -> int:
-        return sum(len(c) for c in self._children.values())
+    # --- resync --------------------------------------------------------------------
+
+    def namespaces(self) -> set[str]:
+        """Namespaces the view holds anything of."""
+        return {
+            owner[0]
+            for table in (self._children, self._pods, self._endpoints)
+            for owner, held in table.items()
+            if held
+        }
+
+    def _names(self, kind: str, namespace: str) -> dict[tuple[OwnerKey, str], Any]:
+        """What the view holds of ``kind`` in ``namespace``: (owner, name) -> value."""
+        held: dict[tuple[OwnerKey, str], Any] = {}
+        if kind == POD:
+            for owner, pods in self._pods.items():
+                if owner[0] == namespace:
+                    held.update({(owner, name): view for name, view in pods.items()})
+        elif kind == ENDPOINT_SLICE:
+            for owner, slices in self._endpoints.items():
+                if owner[0] == namespace:
+                    held.update({(owner, name): ready for name, ready in slices.items()})
+        else:
+            for owner, children in self._children.items():
+                if owner[0] == namespace:
+                    held.update(
+                        {
+                            (owner, name): body.get("metadata", {}).get("resourceVersion")
+                            for (k, name), body in children.items()
+                            if k == kind
+                        }
+                    )
+        return held
+
+    def _value(self, kind: str, body: dict[str, Any]) -> Any:
+        if kind == POD:
+            return _pod_view(body)
+        if kind == ENDPOINT_SLICE:
+            return _ready_endpoints(body)
+        return body.get("metadata", {}).get("resourceVersion")
+
+    def _store(self, kind: str, body: dict[str, Any], deleted: bool) -> None:
+        if kind == POD:
+            self.put_pod(body, deleted=deleted)
+        elif kind == ENDPOINT_SLICE:
+            self.put_endpoints(body, deleted=deleted)
+        elif deleted:
+            self.remove(kind, body)
+        else:
+            self.put(kind, body)
+
+    def reconcile_listing(
+        self, kind: str, namespace: str, listed: Iterable[dict[str, Any]], before: int
+    ) -> set[OwnerKey]:
+        """Make the view of ``kind`` in ``namespace`` what a LIST started at ``before``
+        (:meth:`mark`) returned, except where a watch event since then knows better.
+        Returns the owners whose view changed (to reconcile); an unchanged view changes
+        nothing, so a resync of an idle operator queues no work and writes nothing."""
+        held = self._names(kind, namespace)
+        changed: set[OwnerKey] = set()
+        seen: set[tuple[OwnerKey, str]] = set()
+        for body in listed:
+            owner = owner_of(body)
+            if owner is None or owner[0] != namespace:
+                continue
+            name = body["metadata"]["name"]
+            seen.add((owner, name))
+            if self._stamps.get((owner, kind, name), 0) > before:
+                continue  # the watch has something newer
+            if (owner, name) not in held or held[owner, name] != self._value(kind, body):
+                self._store(kind, body, deleted=False)
+                changed.add(owner)
+        for owner, name in held.keys() - seen:
+            if self._stamps.get((owner, kind, name), 0) > before:
+                continue
+            gone = {
+                "metadata": {
+                    "name": name,
+                    "namespace": owner[0],
+                    "labels": {contract.LABEL_SERVICE: owner[1]},
+                }
+            }
+            self._store(kind, gone, deleted=True)
+            changed.add(owner)
+        return changed
+
+    def settle(self, before: int) -> None:
+        """Forget the stamps of deletions older than ``before``; a later LIST cannot
+        contain those objects any more."""
+        live = {
+            (owner, kind, name)
+            for owner, children in self._children.items()
+            for kind, name in children
+        }
+        live |= {(o, POD, n) for o, pods in self._pods.items() for n in pods}
+        live |= {(o, ENDPOINT_SLICE, n) for o, s in self._endpoints.items() for n in s}
+        for stamp in [s for s, seq in self._stamps.items() if seq < before and s not in live]:
+            del self._stamps[stamp]

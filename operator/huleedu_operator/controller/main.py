@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import kopf
 import structlog
 from prometheus_client import start_http_server
 
+from huleedu_operator.api.identity import MANAGED_SELECTOR
 from huleedu_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
 from huleedu_operator.controller import metrics
+from huleedu_operator.controller.capabilities import CapabilityTracker
 from huleedu_operator.controller.client import Kube
-from huleedu_operator.controller.index import ChildIndex, owner_of
+from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, ChildIndex, OwnerKey, owner_of
 from huleedu_operator.controller.kinds import CAPABILITY_CRDS, CHILD_KINDS, ChildKind
 from huleedu_operator.controller.logs import configure_logging
+from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.queue import WorkQueue
 from huleedu_operator.controller.reconcile import Reconciler, RetryableError
 from huleedu_operator.controller.settings import OperatorSettings
@@ -36,7 +40,6 @@ from huleedu_operator.render import Capability
 
 log = structlog.get_logger("huleedu_operator")
 
-MANAGED_SELECTOR = "app.kubernetes.io/managed-by=huleedu-operator"
 CAPABILITY_CRD_NAMES = frozenset().union(*CAPABILITY_CRDS.values())
 
 
@@ -77,7 +80,12 @@ class Operator:
         self.queue: WorkQueue | None = None
         self.reconciler: Reconciler | None = None
         self.crds: set[str] = set()
+        self.capabilities = CapabilityTracker(settings.capability_grace_seconds)
+        # When each parent was last changed by a watch event (ChildIndex.mark() numbers),
+        # so a resync LIST older than the event cannot undo it.
+        self._parent_stamps: dict[OwnerKey, int] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._capability_timer: asyncio.TimerHandle | None = None
         self._register()
 
     # --- kopf wiring -------------------------------------------------------------
@@ -137,13 +145,16 @@ class Operator:
         # once without a ServiceMonitor and again with one.
         names = await kube.list_crd_names()
         self.crds = names & CAPABILITY_CRD_NAMES
-        self.reconciler.capabilities = capabilities_from(self.crds)
+        self.capabilities.seed(capabilities_from(self.crds))
+        self._publish_capabilities()
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port, addr=self.settings.bind_address)
         self._workers = [
             asyncio.create_task(self._worker(), name=f"reconcile-{i}")
             for i in range(self.settings.workers)
         ]
+        if self.settings.resync_seconds > 0:
+            self._workers.append(asyncio.create_task(self._resync_loop(), name="resync"))
         log.info(
             "operator_started",
             namespaces=self.namespaces.describe(),
@@ -153,6 +164,8 @@ class Operator:
         )
 
     async def _cleanup(self, **_: Any) -> None:
+        if self._capability_timer is not None:
+            self._capability_timer.cancel()
         for task in self._workers:
             task.cancel()
         for task in self._workers:
@@ -189,18 +202,26 @@ class Operator:
         assert self.reconciler is not None
         body = event["object"]
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
-        if event.get("type") == "DELETED":
+        self._parent_stamps[key] = self.index.mark()
+        self._parent_changed(key, None if event.get("type") == "DELETED" else body)
+
+    def _parent_changed(self, key: OwnerKey, body: dict[str, Any] | None) -> bool:
+        """Record a parent's new state (None: deleted); True when it needs a reconcile."""
+        assert self.reconciler is not None
+        queued = False
+        if body is None:
             self.reconciler.resources.pop(key, None)
             self.reconciler.pacer.forget(key)
-            self.index.forget(key)
+            self.index.forget(key)  # its stamp stays: a LIST older than this is stale
         else:
             previous = self.reconciler.resources.get(key)
             self.reconciler.resources[key] = body
             # A status-only change (our own write) needs no reconcile.
-            if previous is not None and _same_spec(previous, body):
-                return
-            self._enqueue(key)
+            if previous is None or not _same_spec(previous, body):
+                self._enqueue(key)
+                queued = True
         metrics.MANAGED.set(len(self.reconciler.resources))
+        return queued
 
     def _child_handler(self, kind: ChildKind) -> Any:
         async def on_child(event: dict[str, Any], **_: Any) -> None:
@@ -231,17 +252,134 @@ class Operator:
             self._enqueue(key)
 
     async def _on_crd(self, event: dict[str, Any], name: str, **_: Any) -> None:
-        assert self.reconciler is not None
         if event.get("type") == "DELETED" or not _established(event["object"]):
             self.crds.discard(name)
         else:
             self.crds.add(name)
-        capabilities = capabilities_from(self.crds)
-        if capabilities != self.reconciler.capabilities:
-            log.info("capabilities_changed", capabilities=sorted(capabilities))
-            self.reconciler.capabilities = capabilities
+        self._capabilities_observed()
+
+    def _capabilities_observed(self) -> None:
+        assert self.reconciler is not None
+        before_served = self.capabilities.served
+        changed = self.capabilities.observe(capabilities_from(self.crds), time.monotonic())
+        served = self.capabilities.served
+        for capability in before_served - served:
+            # The API server deleted every object of the CRD with it; the watch may not
+            # say so before it stops.
+            for kind in CHILD_KINDS:
+                if kind.capability is capability:
+                    self.index.drop_kind(kind.kind)
+            log.warning(
+                "capability_lost",
+                capability=capability,
+                grace_seconds=self.capabilities.grace,
+                effect="pod templates unchanged until the grace period ends",
+            )
+        self._publish_capabilities()
+        if changed or served - before_served:
+            # Gained (children of its kinds to create), or lost past its grace period.
+            log.info("capabilities_changed", capabilities=sorted(self.capabilities.effective))
             for key in list(self.reconciler.resources):
                 self._enqueue(key)
+        self._schedule_capability_tick()
+
+    def _publish_capabilities(self) -> None:
+        assert self.reconciler is not None
+        self.reconciler.capabilities = self.capabilities.effective
+        self.reconciler.served = self.capabilities.served
+
+    def _schedule_capability_tick(self) -> None:
+        if self._capability_timer is not None:
+            self._capability_timer.cancel()
+            self._capability_timer = None
+        expiry = self.capabilities.next_expiry()
+        if expiry is not None:
+            delay = max(0.0, expiry - time.monotonic()) + 0.05
+            self._capability_timer = asyncio.get_running_loop().call_later(
+                delay, self._capabilities_observed
+            )
+
+    # --- resync ------------------------------------------------------------------
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_seconds)
+            try:
+                await self.resync()
+            except Exception:  # never let the loop die; the next round tries again
+                log.exception("resync_failed")
+
+    async def resync(self) -> int:
+        """LIST what the view holds, namespace by namespace, and repair it where it is
+        stale; returns how many resources were queued. Reads only: reconciles follow
+        only for resources whose view changed."""
+        assert self.reconciler is not None
+        kube = self.reconciler.kube
+        namespaces = sorted({ns for ns, _ in self.reconciler.resources} | self.index.namespaces())
+        queued: set[OwnerKey] = set()
+        first = self.index.mark()
+        for namespace in namespaces:
+            before = self.index.mark()
+            try:
+                parents = await kube.list(
+                    api_path("apis", GROUP, VERSION, "namespaces", namespace, PLURAL)
+                )
+            except Exception as exc:
+                log.warning("resync_list_failed", namespace=namespace, error=str(exc))
+                continue
+            listed = {(namespace, p["metadata"]["name"]): p for p in parents}
+            known = [k for k in self.reconciler.resources if k[0] == namespace]
+            for key in set(known) | set(listed):
+                if self._parent_stamps.get(key, 0) > before:
+                    continue
+                body = listed.get(key)
+                if body is None:
+                    metrics.RESYNC_REPAIRS.labels(kind="HuleEduService").inc()
+                    log.info("resync_parent_gone", key="/".join(key))
+                    self._parent_changed(key, None)
+                elif self._parent_changed(key, body):
+                    queued.add(key)
+            for kind, path in self._resync_kinds(namespace):
+                before = self.index.mark()
+                try:
+                    items = await kube.list(path, MANAGED_SELECTOR)
+                except Exception as exc:
+                    log.warning(
+                        "resync_list_failed", namespace=namespace, kind=kind, error=str(exc)
+                    )
+                    continue
+                for item in items:
+                    item.setdefault("kind", kind)
+                changed = self.index.reconcile_listing(kind, namespace, items, before)
+                if changed:
+                    metrics.RESYNC_REPAIRS.labels(kind=kind).inc(len(changed))
+                    log.info("resync_repaired", kind=kind, owners=len(changed))
+                queued |= {k for k in changed if k in self.reconciler.resources}
+        self.index.settle(first)
+        for key in [k for k, seq in self._parent_stamps.items() if seq < first]:
+            if key not in self.reconciler.resources:
+                del self._parent_stamps[key]
+        for key in sorted(queued):
+            self._enqueue(key)
+        return len(queued)
+
+    def _resync_kinds(self, namespace: str) -> list[tuple[str, str]]:
+        assert self.reconciler is not None
+        kinds = [
+            (kind.kind, kind.path(namespace))
+            for kind in CHILD_KINDS
+            if kind.capability is None or kind.capability in self.reconciler.served
+        ]
+        kinds.append((POD, api_path("api", "v1", "namespaces", namespace, "pods")))
+        kinds.append(
+            (
+                ENDPOINT_SLICE,
+                api_path(
+                    "apis", "discovery.k8s.io", "v1", "namespaces", namespace, "endpointslices"
+                ),
+            )
+        )
+        return kinds
 
     # --- running -----------------------------------------------------------------
 

@@ -24,3 +24,13 @@ API_REQUESTS = Counter(
     "Requests the reconciler sent to the API server, by HTTP method (watches excluded).",
     ["verb"],
 )
+RESYNC_REPAIRS = Counter(
+    "huleedu_operator_resync_repairs_total",
+    "Entries of the in-memory view the periodic resync found stale, by kind.",
+    ["kind"],
+)
+NAME_CONFLICTS = Counter(
+    "huleedu_operator_name_conflicts_total",
+    "Children not applied because an object of that name belongs to someone else.",
+    ["kind"],
+)

@@ -29,11 +29,13 @@ import structlog
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
+from huleedu_operator.api.identity import APPLIED_HASH
 from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.controller import metrics
 from huleedu_operator.controller.client import Kube, conflict_fields, conflict_managers
 from huleedu_operator.controller.index import ChildIndex, OwnerKey
 from huleedu_operator.controller.kinds import BY_KIND
+from huleedu_operator.controller.ownership import Verdict, classify
 from huleedu_operator.controller.pacing import StatusPacer
 from huleedu_operator.controller.settings import OperatorSettings
 from huleedu_operator.controller.status import (
@@ -50,7 +52,6 @@ from huleedu_operator.render.env import effective_image
 
 log = structlog.get_logger("huleedu_operator.reconcile")
 
-APPLIED_HASH = "huleedu.io/applied-hash"
 RETRYABLE_STATUSES = frozenset({0, 408, 429, 500, 502, 503, 504})
 
 
@@ -104,13 +105,20 @@ def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     )
 
 
+# How soon to look again at a child an earlier incarnation still owns (the garbage
+# collector removes it within seconds).
+GC_WAIT_SECONDS = 5.0
+
+
 @dataclass
 class Outcome:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    adopted: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    waiting: bool = False  # a child is still the garbage collector's: look again soon
 
 
 class Reconciler:
@@ -121,7 +129,10 @@ class Reconciler:
         self.index = index
         self.settings = settings
         self.resources: dict[OwnerKey, dict[str, Any]] = {}
+        # What resources are rendered for (with hysteresis) and what the API serves now:
+        # children of a kind that is not served are neither applied nor pruned.
         self.capabilities: frozenset[Capability] = frozenset()
+        self.served: frozenset[Capability] = frozenset()
         self.pacer = StatusPacer(
             settings.status_interval_seconds,
             progress_interval=settings.status_interval_seconds * 2.5,
@@ -190,13 +201,11 @@ class Reconciler:
         outcome.problems.extend(await self._missing_references(resource))
 
         desired = [with_hash(c) for c in rendered.children]
-        # No status yet: no reconcile of this resource ever finished (children are
-        # applied before status is written), so there is nothing a read could show to be
-        # up to date already; at worst a reconcile killed half-way repeats an apply.
-        reconciled_before = bool(body.get("status"))
         for child in desired:
-            await self._apply(key, child, outcome, reconciled_before)
+            await self._apply(key, body, child, outcome)
         await self._prune(key, body, {(c["kind"], c["metadata"]["name"]) for c in desired}, outcome)
+        if outcome.waiting and self.requeue_after is not None:
+            self.requeue_after(key, GC_WAIT_SECONDS)
 
         outcome.problems.extend(
             pod_problems(self.index.pods(key), resource, reported=outcome.problems)
@@ -204,7 +213,7 @@ class Reconciler:
         observation = Observation(
             generation=generation,
             service_type=resource.spec.type,
-            deployment=self.index.get(key, "Deployment", resource.name),
+            deployment=self._owned(body, self.index.get(key, "Deployment", resource.name)),
             ready_endpoints=self.index.ready_endpoints(key),
             problems=tuple(outcome.problems),
             selector=selector_string(resource),
@@ -241,25 +250,56 @@ class Reconciler:
                 )
         return problems
 
+    @staticmethod
+    def _owned(parent: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``live`` if this resource controls it: a look-alike is never its status."""
+        if live is not None and classify(live, parent).verdict is Verdict.OURS:
+            return live
+        return None
+
     async def _apply(
-        self, key: OwnerKey, child: dict[str, Any], outcome: Outcome, reconciled_before: bool
+        self,
+        key: OwnerKey,
+        parent: dict[str, Any],
+        child: dict[str, Any],
+        outcome: Outcome,
     ) -> None:
         kind, name = child["kind"], child["metadata"]["name"]
+        label = f"{kind}/{name}"
+        capability = BY_KIND[kind].capability
+        if capability is not None and capability not in self.served:
+            # Within the capability's grace period (controller/capabilities.py): its API is
+            # gone for now, so there is nothing to apply to; re-created when it returns.
+            return
         live = self.index.get(key, kind, name)
-        if live is None and reconciled_before and not self.index.deleted(key, kind, name):
-            # Not seen by the watch (yet): right after start the parent's events can
-            # arrive before the children's initial listing. A read is cheaper than a
-            # needless write, and it is what makes a restart write-free. (A child the
-            # watch saw deleted is known to be gone: restoring it needs no read.)
+        if live is None and not self.index.deleted(key, kind, name):
+            # Not in the view: it may exist unlabelled (someone else's object with this
+            # name, never to be taken over), or the watch has not listed it yet (right
+            # after start the parent's events can arrive before the children's). A read
+            # is cheaper than a needless write and is what makes a restart write-free. (A
+            # child the watch saw deleted is known to be gone: restoring it needs none.)
             try:
                 live = await self.kube.get(BY_KIND[kind].path(key[0], name))
             except ApiException as exc:
                 raise RetryableError(f"{kind}/{name}: {exc.status}") from exc
+            except OSError as exc:
+                raise RetryableError(f"{label}: {exc}") from exc
             if live is not None:
+                live.setdefault("kind", kind)
                 self.index.put(kind, live)
-        if up_to_date(child, live):
+        verdict = Verdict.OURS
+        if live is not None:
+            ownership = classify(live, parent)
+            verdict = ownership.verdict
+            if verdict is Verdict.CONFLICT:
+                metrics.NAME_CONFLICTS.labels(kind=kind).inc()
+                outcome.problems.append(Problem("NameConflict", ownership.message))
+                return
+            if verdict is Verdict.WAIT:
+                outcome.waiting = True
+                return
+        if verdict is not Verdict.ADOPT and up_to_date(child, live):
             return
-        label = f"{kind}/{name}"
         try:
             result = await self.kube.apply(child)
         except ApiException as exc:
@@ -278,7 +318,10 @@ class Reconciler:
             raise RetryableError(f"{label}: {exc}") from exc
         self.index.put(kind, result)
         metrics.CHILDREN_APPLIED.labels(kind=kind).inc()
-        if live is None:
+        if verdict is Verdict.ADOPT:
+            outcome.adopted.append(label)
+            log.info("child_adopted", child=label)
+        elif live is None:
             outcome.created.append(label)
         elif label not in outcome.drift:
             applied = (live.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
@@ -327,6 +370,9 @@ class Reconciler:
         uid = body["metadata"].get("uid")
         for (kind, name), live in self.index.children(key).items():
             if (kind, name) in wanted or kind not in BY_KIND:
+                continue
+            capability = BY_KIND[kind].capability
+            if capability is not None and capability not in self.served:
                 continue
             owners = live.get("metadata", {}).get("ownerReferences") or []
             if not any(o.get("uid") == uid and o.get("controller") for o in owners):
@@ -382,6 +428,7 @@ class Reconciler:
             ("Updated", outcome.updated),
             ("DriftCorrected", outcome.drift),
             ("Pruned", outcome.deleted),
+            ("Adopted", outcome.adopted),
         ):
             if items:
                 await self._event(body, "Normal", reason, ", ".join(items))

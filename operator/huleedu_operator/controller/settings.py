@@ -65,7 +65,19 @@ class OperatorSettings(BaseSettings):
         default_factory=socket.gethostname, description="Reported in Events and peering."
     )
     resync_seconds: float = Field(
-        default=0, ge=0, description="Periodic full resync; 0 relies on watches alone."
+        default=300,
+        ge=0,
+        description="Every this many seconds, LIST each served kind in the namespaces that "
+        "hold resources and repair the in-memory view where it differs (what a watch missed: "
+        "deletions while it was down or re-listing). Only differences queue a reconcile, so "
+        "an idle resync writes nothing. 0 relies on watches alone.",
+    )
+    capability_grace_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="How long a lost optional API (the Prometheus Operator's or KEDA's CRDs) "
+        "still counts before resources are rendered without it; a brief CRD flap changes no "
+        "pod template. See controller/capabilities.py.",
     )
 
     @field_validator("namespaces", mode="before")

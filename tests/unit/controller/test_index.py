@@ -113,3 +113,98 @@ def test_a_deleted_pod_is_forgotten() -> None:
     index.put_pod(body)
     index.put_pod(body, deleted=True)
     assert index.pods(OWNER) == []
+
+
+# --- resync: a LIST repairs what the watch missed ----------------------------------
+
+
+def child(name: str, rv: str, owner: str = "svc") -> dict[str, Any]:
+    return {
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": "team-a",
+            "resourceVersion": rv,
+            "labels": {"huleedu.io/service": owner},
+        },
+    }
+
+
+def test_a_child_missing_from_the_listing_is_forgotten_and_its_owner_reported() -> None:
+    index = ChildIndex()
+    index.put("Deployment", child("svc", "1"))
+    index.put("Deployment", child("other", "1", owner="other"))
+    before = index.mark()
+    changed = index.reconcile_listing(
+        "Deployment", "team-a", [child("other", "1", owner="other")], before
+    )
+    assert changed == {OWNER}
+    assert index.get(OWNER, "Deployment", "svc") is None
+    assert index.deleted(OWNER, "Deployment", "svc")
+
+
+def test_an_unchanged_listing_changes_nothing() -> None:
+    index = ChildIndex()
+    index.put("Deployment", child("svc", "7"))
+    before = index.mark()
+    assert index.reconcile_listing("Deployment", "team-a", [child("svc", "7")], before) == set()
+
+
+def test_a_newer_listing_updates_the_view() -> None:
+    index = ChildIndex()
+    index.put("Deployment", child("svc", "7"))
+    before = index.mark()
+    assert index.reconcile_listing("Deployment", "team-a", [child("svc", "9")], before) == {OWNER}
+    assert index.get(OWNER, "Deployment", "svc")["metadata"]["resourceVersion"] == "9"  # type: ignore[index]
+
+
+def test_a_watch_event_after_the_list_started_wins_over_the_listing() -> None:
+    index = ChildIndex()
+    before = index.mark()
+    index.put("Deployment", child("svc", "9"))  # created while the LIST was in flight
+    assert index.reconcile_listing("Deployment", "team-a", [], before) == set()
+    assert index.get(OWNER, "Deployment", "svc") is not None
+
+    index2 = ChildIndex()
+    index2.put("Deployment", child("svc", "9"))
+    before = index2.mark()
+    index2.remove("Deployment", child("svc", "9"))  # deleted while the LIST was in flight
+    assert index2.reconcile_listing("Deployment", "team-a", [child("svc", "9")], before) == set()
+    assert index2.get(OWNER, "Deployment", "svc") is None
+
+
+def test_pods_and_endpoint_slices_missing_from_the_listing_are_forgotten() -> None:
+    index = ChildIndex()
+    index.put_pod(pod("svc-1", waiting("app", "ImagePullBackOff")))
+    index.put_endpoints(
+        {
+            "metadata": {
+                "name": "svc-x",
+                "namespace": "team-a",
+                "labels": {"huleedu.io/service": "svc"},
+            },
+            "endpoints": [{"conditions": {"ready": True}}],
+        }
+    )
+    before = index.mark()
+    assert index.reconcile_listing("Pod", "team-a", [], before) == {OWNER}
+    assert index.reconcile_listing("EndpointSlice", "team-a", [], before) == {OWNER}
+    assert index.pods(OWNER) == []
+    assert index.ready_endpoints(OWNER) is None
+
+
+def test_other_namespaces_are_not_touched_by_a_listing() -> None:
+    index = ChildIndex()
+    index.put("Deployment", child("svc", "1"))
+    before = index.mark()
+    assert index.reconcile_listing("Deployment", "team-b", [], before) == set()
+    assert index.get(OWNER, "Deployment", "svc") is not None
+
+
+def test_a_dropped_kind_is_gone_for_every_owner() -> None:
+    index = ChildIndex()
+    monitor = {**child("svc", "1"), "kind": "ServiceMonitor"}
+    index.put("ServiceMonitor", monitor)
+    assert index.drop_kind("ServiceMonitor") == {OWNER}
+    assert index.get(OWNER, "ServiceMonitor", "svc") is None
+    assert index.deleted(OWNER, "ServiceMonitor", "svc")
