@@ -10,7 +10,14 @@
 # The jars are cached under ~/.cache/huleedu/kafka-<version>/libs, keyed by the
 # pins in scripts/versions.env, so only the first start downloads anything.
 #
-# usage: scripts/kafka-local.sh start|stop|restart|status|env
+# Three TLS listeners on loopback sit next to PLAINTEXT, for the Kafka security tests:
+# SSL (server-only TLS, KAFKA_PORT + 3), MTLS (SSL with a required client certificate,
+# KAFKA_PORT + 4) and SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN over TLS,
+# KAFKA_PORT + 5). `start` generates a throwaway CA, the broker's certificate, a client
+# certificate and a random SASL password with openssl under $STATE_DIR/tls; `env`
+# prints where they are. Nothing there is a real credential: `stop` deletes it.
+#
+# usage: scripts/kafka-local.sh start|stop|restart|status|env|format
 #
 #   start    format a fresh data dir and start the broker (no-op when running)
 #   stop     stop the broker and delete its state
@@ -18,10 +25,15 @@
 #            it again on the same data dir: topics, messages and committed offsets
 #            survive. For fault tests ("the broker went away"); it prints how long
 #            the broker was unreachable. Also brings back a broker that died.
+#   format   write the config and format a fresh data dir without starting (for the
+#            test that formats many times: tests/runtime/test_kafka_local_script.py)
 #
 #   KAFKA_PORT             client listener port (default 19092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT + 1)
 #   KAFKA_NODE_PORT        listener on the node address, for pods (default KAFKA_PORT + 2)
+#   KAFKA_SSL_PORT         TLS listener, no client certificate (default KAFKA_PORT + 3)
+#   KAFKA_MTLS_PORT        TLS listener requiring a client certificate (default KAFKA_PORT + 4)
+#   KAFKA_SASL_SSL_PORT    SASL over TLS listener (default KAFKA_PORT + 5)
 #   HULEEDU_STATE_DIR      state root; data, logs and the pid file go to
 #                          $HULEEDU_STATE_DIR/kafka (default <repo>/.local)
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker (default 120)
@@ -38,10 +50,15 @@ KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 # Kafka refuses two IPv4 listeners on one port, so the node address gets its own.
 KAFKA_NODE_PORT="${KAFKA_NODE_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-$((KAFKA_PORT + 3))}"
+KAFKA_MTLS_PORT="${KAFKA_MTLS_PORT:-$((KAFKA_PORT + 4))}"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 5))}"
 STATE_ROOT="${HULEEDU_STATE_DIR:-${REPO_ROOT}/.local}"
 STATE_DIR="${STATE_ROOT}/kafka"
 PID_FILE="${STATE_DIR}/kafka.pid"
 LOG_FILE="${STATE_DIR}/server.log"
+TLS_DIR="${STATE_DIR}/tls"
+SASL_USERNAME=huleedu
 CACHE_ROOT="${XDG_CACHE_HOME:-${HOME}/.cache}/huleedu"
 KAFKA_HOME="${CACHE_ROOT}/kafka-${KAFKA_VERSION}"
 LIBS_DIR="${KAFKA_HOME}/libs"
@@ -140,6 +157,69 @@ fetch_jars() {
     log "cached $(find "${LIBS_DIR}" -name '*.jar' | wc -l) jars"
 }
 
+# generate_tls: a throwaway CA, the broker's certificate for 127.0.0.1 (in a PKCS#12
+# keystore; the truststore is the CA as PEM), a client certificate for the MTLS listener
+# and a random password for the SASL user. Files: ca.crt, client.crt, client.key,
+# sasl-username, sasl-password (what tests read), and the broker's own files.
+generate_tls() {
+    need openssl "install openssl (apt-get install openssl) for the broker's TLS listeners"
+    mkdir -p "${TLS_DIR}"
+    (
+        umask 077
+        cd "${TLS_DIR}"
+        openssl rand -hex 24 >keystore-password
+        openssl rand -hex 24 >sasl-password
+        printf '%s\n' "${SASL_USERNAME}" >sasl-username
+        openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 7 \
+            -subj "/CN=huleedu-local-kafka-ca" -keyout ca.key -out ca.crt \
+            -addext "basicConstraints=critical,CA:TRUE" \
+            -addext "keyUsage=critical,keyCertSign,cRLSign"
+        local name cn usage
+        for name in broker client; do
+            if [[ "${name}" == broker ]]; then
+                cn=localhost usage=serverAuth
+            else
+                cn=huleedu-local-client usage=clientAuth
+            fi
+            openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=${cn}" \
+                -keyout "${name}.key" -out "${name}.csr"
+            openssl x509 -req -sha256 -days 7 -in "${name}.csr" -CA ca.crt -CAkey ca.key \
+                -CAcreateserial -out "${name}.crt" -extfile <(
+                    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n'
+                    printf 'extendedKeyUsage=%s\n' "${usage}"
+                    printf 'keyUsage=critical,digitalSignature,keyEncipherment\n'
+                )
+        done
+        openssl pkcs12 -export -name broker -in broker.crt -inkey broker.key \
+            -certfile ca.crt -out broker.p12 -passout file:keystore-password
+        rm -f ./*.csr ca.srl
+    ) >"${STATE_DIR}/tls.log" 2>&1 ||
+        die "generating the TLS material failed:$(printf '\n')$(tail -n 20 "${STATE_DIR}/tls.log")"
+}
+
+# tls_config: the TLS listeners' broker settings (empty when there is no TLS material:
+# a data dir from before the listeners existed restarts as it was).
+tls_config() {
+    [[ -f "${TLS_DIR}/ca.crt" ]] || return 0
+    local password scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    password="$(cat "${TLS_DIR}/keystore-password")"
+    cat <<EOF
+# TLS listeners (see the header of scripts/kafka-local.sh).
+ssl.keystore.type=PKCS12
+ssl.keystore.location=${TLS_DIR}/broker.p12
+ssl.keystore.password=${password}
+ssl.key.password=${password}
+ssl.truststore.type=PEM
+ssl.truststore.location=${TLS_DIR}/ca.crt
+ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scram}
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=${scram}
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SASL_USERNAME}="$(cat "${TLS_DIR}/sasl-password")";
+EOF
+}
+
 write_config() {
     mkdir -p "${STATE_DIR}/data"
     local node listeners advertised protocols
@@ -151,6 +231,13 @@ write_config() {
         listeners+=",NODE://${node}:${KAFKA_NODE_PORT}"
         advertised+=",NODE://${node}:${KAFKA_NODE_PORT}"
         protocols+=",NODE:PLAINTEXT"
+    fi
+    if [[ -f "${TLS_DIR}/ca.crt" ]]; then
+        local tls="SSL://127.0.0.1:${KAFKA_SSL_PORT},MTLS://127.0.0.1:${KAFKA_MTLS_PORT}"
+        tls+=",SASL_SSL://127.0.0.1:${KAFKA_SASL_SSL_PORT}"
+        listeners+=",${tls}"
+        advertised+=",${tls}"
+        protocols+=",SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL"
     fi
     cat >"${STATE_DIR}/server.properties" <<EOF
 # Generated by scripts/kafka-local.sh: one combined KRaft node on loopback.
@@ -171,6 +258,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=2
+$(tls_config)
 EOF
     # Kafka 3.9 still logs through log4j 1.x (reload4j): send everything to
     # stdout, which start() redirects into server.log.
@@ -219,17 +307,7 @@ cmd_start() {
     local t_jars
     t_jars="$(now_ms)"
 
-    rm -rf "${STATE_DIR}"
-    write_config
-    # A KRaft cluster id is 16 random bytes, base64url without padding.
-    local cluster_id
-    cluster_id="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-    # Static quorum (controller.quorum.voters), so the pre-3.9 format form applies;
-    # --standalone is only for the dynamic-quorum bootstrap servers setting.
-    java_args kafka.tools.StorageTool format --ignore-formatted \
-        -t "${cluster_id}" -c "${STATE_DIR}/server.properties"
-    "${JAVA_ARGS[@]}" >"${STATE_DIR}/format.log" 2>&1 ||
-        die "formatting the storage failed:$(printf '\n')$(tail -n 20 "${STATE_DIR}/format.log")"
+    format_storage
 
     launch
     local t1
@@ -237,6 +315,51 @@ cmd_start() {
     log "started on 127.0.0.1:${KAFKA_PORT} (pid $(cat "${PID_FILE}")) in $(secs $((t1 - t0)))s" \
         "(jars $(secs $((t_jars - t0)))s, broker $(secs $((t1 - t_jars)))s)"
     log "run: source <(scripts/kafka-local.sh env)"
+}
+
+# new_cluster_id: 16 random bytes, base64url without padding, never beginning with '-'
+# (as Kafka's own Uuid.randomUuid() does): StorageTool's parser would take `-t -Xy...`
+# for an option, and the format failed once in 64 starts.
+new_cluster_id() {
+    python3 -c '
+import base64, uuid
+while True:
+    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not cid.startswith("-"):
+        print(cid)
+        break
+'
+}
+
+# format_storage: a fresh state dir (TLS material, config, SCRAM user) formatted for KRaft.
+format_storage() {
+    rm -rf "${STATE_DIR}"
+    mkdir -p "${STATE_DIR}"
+    generate_tls
+    write_config
+    local cluster_id password
+    cluster_id="${KAFKA_CLUSTER_ID:-$(new_cluster_id)}"
+    password="$(cat "${TLS_DIR}/sasl-password")"
+    # Static quorum (controller.quorum.voters), so the pre-3.9 format form applies;
+    # --standalone is only for the dynamic-quorum bootstrap servers setting. The SCRAM
+    # user goes into the metadata log at format time (KRaft keeps credentials there).
+    # `--cluster-id=ID` keeps the id an argument whatever character it begins with.
+    java_args kafka.tools.StorageTool format --ignore-formatted \
+        "--cluster-id=${cluster_id}" -c "${STATE_DIR}/server.properties" \
+        --add-scram "SCRAM-SHA-512=[name=${SASL_USERNAME},password=${password}]" \
+        --add-scram "SCRAM-SHA-256=[name=${SASL_USERNAME},password=${password}]"
+    "${JAVA_ARGS[@]}" >"${STATE_DIR}/format.log" 2>&1 ||
+        die "formatting the storage (cluster id ${cluster_id}) failed:$(printf '\n')$(tail -n 20 "${STATE_DIR}/format.log")"
+}
+
+cmd_format() {
+    if is_running; then
+        die "the broker is running on ${STATE_DIR}; stop it first"
+    fi
+    need java "install a Java 17+ runtime (apt-get install openjdk-17-jre-headless)"
+    fetch_jars
+    format_storage
+    log "formatted ${STATE_DIR}/data (not started)"
 }
 
 starts_logged() {
@@ -345,6 +468,17 @@ cmd_env() {
     local node
     node="$(node_address)"
     echo "export KAFKA_NODE_BOOTSTRAP_SERVERS=${node:+${node}:${KAFKA_NODE_PORT}}"
+    # The TLS listeners and their material (empty for a broker started without them).
+    # KAFKA_LOCAL_TLS_DIR holds ca.crt, client.crt, client.key, sasl-username and
+    # sasl-password; no name collides with the runtime's KAFKA_SSL_* settings.
+    local tls=""
+    if [[ -f "${TLS_DIR}/ca.crt" ]]; then
+        tls=1
+    fi
+    echo "export KAFKA_SSL_BOOTSTRAP_SERVERS=${tls:+127.0.0.1:${KAFKA_SSL_PORT}}"
+    echo "export KAFKA_MTLS_BOOTSTRAP_SERVERS=${tls:+127.0.0.1:${KAFKA_MTLS_PORT}}"
+    echo "export KAFKA_SASL_SSL_BOOTSTRAP_SERVERS=${tls:+127.0.0.1:${KAFKA_SASL_SSL_PORT}}"
+    echo "export KAFKA_LOCAL_TLS_DIR=${tls:+${TLS_DIR}}"
 }
 
 case "${1:-}" in
@@ -353,8 +487,9 @@ stop) cmd_stop ;;
 restart) cmd_restart ;;
 status) cmd_status ;;
 env) cmd_env ;;
+format) cmd_format ;;
 *)
-    echo "usage: $0 start|stop|restart|status|env" >&2
+    echo "usage: $0 start|stop|restart|status|env|format" >&2
     exit 2
     ;;
 esac

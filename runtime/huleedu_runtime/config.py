@@ -68,7 +68,7 @@ class ServiceSettings(BaseSettings):
     kafka_consumer_group: str | None = None
     kafka_topics: Annotated[list[str], NoDecode] = Field(default_factory=list)
     kafka_auto_offset_reset: AutoOffsetReset = "earliest"
-    kafka_max_poll_records: int = Field(default=500, gt=0)
+    kafka_max_poll_records: int = Field(default=contract.DEFAULT_KAFKA_MAX_POLL_RECORDS, gt=0)
     kafka_session_timeout_ms: int = Field(default=45_000, gt=0)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, gt=0)
     kafka_max_poll_interval_ms: int = Field(default=300_000, gt=0)
@@ -76,12 +76,15 @@ class ServiceSettings(BaseSettings):
         default=contract.DEFAULT_KAFKA_HANDLER_TIMEOUT_SECONDS, ge=0
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_mechanism: str = contract.DEFAULT_KAFKA_SASL_MECHANISM
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None
     kafka_ssl_certfile: str | None = None
     kafka_ssl_keyfile: str | None = None
+    # The mounted TLS Secret: its ca.crt / tls.crt / tls.key are used when present. An
+    # explicit KAFKA_SSL_*FILE wins over the file in the directory and must exist.
+    kafka_ssl_dir: str | None = None
 
     database_url: SecretStr | None = None
 

@@ -122,6 +122,7 @@ class Env:
     KAFKA_SSL_CAFILE: Final = "KAFKA_SSL_CAFILE"
     KAFKA_SSL_CERTFILE: Final = "KAFKA_SSL_CERTFILE"
     KAFKA_SSL_KEYFILE: Final = "KAFKA_SSL_KEYFILE"
+    KAFKA_SSL_DIR: Final = "KAFKA_SSL_DIR"
 
     DATABASE_URL: Final = "DATABASE_URL"
 
@@ -130,8 +131,25 @@ KAFKA_TOPICS_SEPARATOR: Final = ","
 """``KAFKA_TOPICS`` is a comma-separated list (no spaces)."""
 
 KAFKA_TLS_MOUNT_PATH: Final = "/etc/huleedu/kafka-tls"
-"""Where the operator mounts the Kafka TLS Secret; the ``KAFKA_SSL_*FILE`` env vars
-point at files below it (``ca.crt``, ``tls.crt``, ``tls.key``)."""
+"""Where the operator mounts the Kafka TLS Secret (every key of it) and what it renders
+as ``KAFKA_SSL_DIR``. The runtime uses whichever of the files below exist there:
+``ca.crt`` alone verifies the broker, ``tls.crt`` + ``tls.key`` add a client certificate
+(mutual TLS); without ``ca.crt`` the system trust store verifies the broker."""
+
+KAFKA_TLS_CA_KEY: Final = "ca.crt"
+"""The TLS Secret's key (and file name) for the CA that signed the broker's certificate."""
+KAFKA_TLS_CERT_KEY: Final = "tls.crt"
+"""The TLS Secret's key for the client certificate (mutual TLS), as in kubernetes.io/tls."""
+KAFKA_TLS_KEY_KEY: Final = "tls.key"
+"""The TLS Secret's key for the client certificate's private key (mutual TLS)."""
+
+DEFAULT_KAFKA_MAX_POLL_RECORDS: Final = 100
+"""Records per poll (``KAFKA_MAX_POLL_RECORDS``), the API's ``spec.kafka.maxPollRecords``
+default and the runtime's, so a worker behaves the same under the operator and outside."""
+
+DEFAULT_KAFKA_SASL_MECHANISM: Final = "SCRAM-SHA-512"
+"""SASL mechanism when none is named (``spec.kafka.security.sasl.mechanism``,
+``KAFKA_SASL_MECHANISM``)."""
 
 DLQ_SUFFIX: Final = ".DLQ"
 """A poison message from topic ``t`` is produced to ``t`` + this suffix."""

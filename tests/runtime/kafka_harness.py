@@ -188,6 +188,7 @@ def start_worker(
     import_path: str = "examples.event_worker.worker:create_processor",
     app_dir: Path = REPO_ROOT,
     log_path: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``huleedu-runtime run-worker`` as a real child process, the way a pod runs it."""
     env = {
@@ -203,6 +204,7 @@ def start_worker(
         "METRICS_PORT": str(metrics_port),
         "SHUTDOWN_TIMEOUT_SECONDS": str(shutdown_timeout),
         "LOG_LEVEL": "INFO",
+        **(extra_env or {}),
     }
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(

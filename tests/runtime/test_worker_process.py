@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from collections import Counter
@@ -24,12 +25,15 @@ from kafka_harness import (
 )
 from test_worker_loop import request
 
+from huleedu_runtime import contract
+
 SHUTDOWN_TIMEOUT = 10.0
-STREAM = 10_000
-"""Messages per fault test: enough that a signal lands mid-stream with work in hand."""
+STREAM = int(os.environ.get("HULEEDU_AT_LEAST_ONCE_MESSAGES", "10000"))
+"""Messages per fault test: enough that a signal lands mid-stream with work in hand
+(``HULEEDU_AT_LEAST_ONCE_MESSAGES=20000`` for the longer at-least-once run)."""
 MID_STREAM = 1_250
 """Results seen before the signal is sent (not a multiple of the batch: mid-batch)."""
-MAX_POLL_RECORDS = 500
+MAX_POLL_RECORDS = contract.DEFAULT_KAFKA_MAX_POLL_RECORDS
 """The worker's fetch batch (ServiceSettings default): what a SIGKILL can make it redo."""
 
 

@@ -329,7 +329,7 @@ class SaslSpec(ApiModel):
     """SASL credentials, read from a Secret. Never inline credentials in the resource."""
 
     mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
-        default="SCRAM-SHA-512", description="SASL mechanism."
+        default=contract.DEFAULT_KAFKA_SASL_MECHANISM, description="SASL mechanism."
     )
     secret_ref: SecretKeySelector = Field(
         description="Secret holding the credentials under usernameKey and passwordKey."
@@ -437,7 +437,10 @@ class KafkaSpec(ApiModel):
         default="earliest", description="Where a new consumer group starts."
     )
     max_poll_records: int = Field(
-        default=100, ge=1, le=10000, description="Records per poll (batch size)."
+        default=contract.DEFAULT_KAFKA_MAX_POLL_RECORDS,
+        ge=1,
+        le=10000,
+        description="Records per poll (batch size).",
     )
     session_timeout_ms: int | None = Field(
         default=None, ge=1000, le=3_600_000, description="Kafka session.timeout.ms."
