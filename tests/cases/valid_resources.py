@@ -298,6 +298,29 @@ VALID_CASES: tuple[ValidCase, ...] = (
         KEDA,
     ),
     ValidCase(
+        # TLS without SASL: the worker and KEDA's scaler both read the TLS Secret.
+        "worker-ssl-tls-keda",
+        document(
+            "grading-worker",
+            {
+                "type": "worker",
+                "image": "ghcr.io/huleedu/grading:1.0.0",
+                "kafka": {
+                    "bootstrapServers": "broker-0.kafka:9093",
+                    "topics": ["huleedu.grading.requested.v1"],
+                    "partitions": 3,
+                    "security": {
+                        "protocol": "SSL",
+                        "tls": {"secretRef": {"name": TLS_SECRET_NAME}},
+                    },
+                },
+                "autoscaling": {"maxReplicas": 3},
+            },
+            uid=UID,
+        ),
+        KEDA,
+    ),
+    ValidCase(
         "http-sasl-plaintext",
         document(
             "result-aggregator",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.api.v1alpha1 import HuleEduService, KafkaSpec
 from huleedu_operator.render.defaults import Capability, RenderDefaults
+from huleedu_runtime import contract
 
 KEDA_MISSING = (
     "spec.autoscaling: worker autoscaling needs KEDA (keda.sh), which this cluster does not "
@@ -73,14 +74,46 @@ def trigger_authentication_name(resource: HuleEduService) -> str:
     return f"{resource.name}-kafka"
 
 
+def _trigger_auth_refs(kafka: KafkaSpec) -> list[dict[str, str]]:
+    """The Kafka scaler's secret parameters: SASL credentials and the TLS Secret's files.
+
+    ``ca``, ``cert`` and ``key`` point at the TLS Secret's ``ca.crt``, ``tls.crt`` and
+    ``tls.key`` whether or not the Secret holds them: KEDA resolves a missing key to an
+    empty value (no CA: the system trust store; no cert and key: no client certificate),
+    the same choice the runtime makes from the mounted files. ``sasl`` and ``tls`` stay in
+    the trigger's metadata: they are settings, not secrets, and KEDA refuses ``tls`` set
+    in both places.
+    """
+    security = kafka.security
+    if security is None:
+        return []
+    refs: list[dict[str, str]] = []
+    if security.sasl is not None:
+        secret = security.sasl.secret_ref.name
+        refs += [
+            {"parameter": "username", "name": secret, "key": security.sasl.username_key},
+            {"parameter": "password", "name": secret, "key": security.sasl.password_key},
+        ]
+    if security.tls is not None:
+        secret = security.tls.secret_ref.name
+        refs += [
+            {"parameter": "ca", "name": secret, "key": contract.KAFKA_TLS_CA_KEY},
+            {"parameter": "cert", "name": secret, "key": contract.KAFKA_TLS_CERT_KEY},
+            {"parameter": "key", "name": secret, "key": contract.KAFKA_TLS_KEY_KEY},
+        ]
+    return refs
+
+
 def render_keda(resource: HuleEduService, settings: dict[str, str]) -> list[dict[str, Any]]:
-    """ScaledObject (+ TriggerAuthentication for SASL) using the consumer's own settings."""
+    """ScaledObject (+ TriggerAuthentication for SASL or a TLS Secret) on the consumer's
+    own settings, so KEDA reads the lag the way the worker connects."""
     spec = resource.spec
     scaling, kafka = spec.autoscaling, spec.kafka
     assert scaling is not None
     assert kafka is not None
     sasl = kafka.security.sasl if kafka.security else None
     tls = kafka.security is not None and kafka.security.protocol.endswith("SSL")
+    auth_refs = _trigger_auth_refs(kafka)
     auth_ref = {"authenticationRef": {"name": trigger_authentication_name(resource)}}
     triggers = []
     for topic in kafka.topics:
@@ -96,7 +129,7 @@ def render_keda(resource: HuleEduService, settings: dict[str, str]) -> list[dict
         if tls:
             metadata["tls"] = "enable"
         trigger: dict[str, Any] = {"type": "kafka", "metadata": metadata}
-        if sasl is not None:
+        if auth_refs:
             trigger.update(auth_ref)
         triggers.append(trigger)
     objects: list[dict[str, Any]] = [
@@ -116,19 +149,13 @@ def render_keda(resource: HuleEduService, settings: dict[str, str]) -> list[dict
             },
         }
     ]
-    if sasl is not None:
-        secret = sasl.secret_ref.name
+    if auth_refs:
         objects.append(
             {
                 "apiVersion": "keda.sh/v1alpha1",
                 "kind": "TriggerAuthentication",
                 "metadata": {"name": trigger_authentication_name(resource)},
-                "spec": {
-                    "secretTargetRef": [
-                        {"parameter": "username", "name": secret, "key": sasl.username_key},
-                        {"parameter": "password", "name": secret, "key": sasl.password_key},
-                    ]
-                },
+                "spec": {"secretTargetRef": auth_refs},
             }
         )
     return objects

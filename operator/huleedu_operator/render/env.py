@@ -3,7 +3,8 @@
 Kafka consumer settings go into a ConfigMap (``kafka_settings``) imported with
 ``envFrom`` so that changing them does not rewrite the pod template by hand and a
 checksum annotation rolls the pods instead. Credentials never enter the ConfigMap:
-SASL username/password are ``secretKeyRef`` env vars, TLS material is a mounted Secret.
+SASL username/password are ``secretKeyRef`` env vars, TLS material is a mounted Secret
+(``KAFKA_SSL_DIR`` names the directory).
 
 With ``spec.envPrefix`` every variable the operator renders is emitted twice, plain and
 prefixed, because existing HuleEdu images read ``CONTENT_SERVICE_PORT`` and friends.
@@ -63,10 +64,10 @@ def _security_settings(kafka: KafkaSpec) -> dict[str, str]:
     if security.sasl is not None:
         data[Env.KAFKA_SASL_MECHANISM] = security.sasl.mechanism
     if security.tls is not None:
-        base = contract.KAFKA_TLS_MOUNT_PATH
-        data[Env.KAFKA_SSL_CAFILE] = f"{base}/ca.crt"
-        data[Env.KAFKA_SSL_CERTFILE] = f"{base}/tls.crt"
-        data[Env.KAFKA_SSL_KEYFILE] = f"{base}/tls.key"
+        # The directory, not three file paths: the runtime uses whichever of ca.crt,
+        # tls.crt, tls.key the Secret holds (CA-only TLS or mutual TLS), which the
+        # operator cannot know without reading the Secret.
+        data[Env.KAFKA_SSL_DIR] = contract.KAFKA_TLS_MOUNT_PATH
     return data
 
 

@@ -323,7 +323,20 @@ def test_sasl_credentials_are_secret_key_refs_and_tls_is_a_read_only_secret_moun
     }
     (config,) = result.by_kind("ConfigMap")
     assert config["data"]["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
-    assert config["data"]["KAFKA_SSL_CAFILE"] == f"{contract.KAFKA_TLS_MOUNT_PATH}/ca.crt"
+    # The directory, never file paths: the runtime uses the files the Secret holds.
+    assert config["data"]["KAFKA_SSL_DIR"] == contract.KAFKA_TLS_MOUNT_PATH
+    assert not [k for k in config["data"] if k.endswith("FILE")]
+
+
+@pytest.mark.parametrize("case_id", ["worker-sasl-tls-keda", "worker-ssl-tls-keda"])
+def test_the_tls_secret_is_mounted_whole_so_missing_optional_keys_cannot_block_the_pod(
+    case_id: str,
+) -> None:
+    # No `items`: a Secret with only ca.crt mounts fine (listing tls.crt/tls.key would
+    # leave the pod in ContainerCreating), and a rotated Secret's new keys appear.
+    (tls_volume,) = [v for v in pod_spec(rendered(case_id))["volumes"] if "secret" in v]
+    assert "items" not in tls_volume["secret"]
+    assert tls_volume["secret"]["secretName"] == TLS_SECRET_NAME
 
 
 def test_keda_authenticates_with_the_same_secret_references() -> None:
@@ -332,12 +345,46 @@ def test_keda_authenticates_with_the_same_secret_references() -> None:
     assert auth["spec"]["secretTargetRef"] == [
         {"parameter": "username", "name": SECRET_NAME, "key": "username"},
         {"parameter": "password", "name": SECRET_NAME, "key": "password"},
+        {"parameter": "ca", "name": TLS_SECRET_NAME, "key": "ca.crt"},
+        {"parameter": "cert", "name": TLS_SECRET_NAME, "key": "tls.crt"},
+        {"parameter": "key", "name": TLS_SECRET_NAME, "key": "tls.key"},
     ]
     (scaled,) = result.by_kind("ScaledObject")
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
     assert trigger["metadata"]["sasl"] == "scram_sha512"
     assert trigger["metadata"]["tls"] == "enable"
+
+
+def test_an_ssl_only_worker_gets_a_trigger_authentication_with_the_tls_secret() -> None:
+    result = rendered("worker-ssl-tls-keda")
+    (auth,) = result.by_kind("TriggerAuthentication")
+    assert auth["spec"]["secretTargetRef"] == [
+        {"parameter": "ca", "name": TLS_SECRET_NAME, "key": "ca.crt"},
+        {"parameter": "cert", "name": TLS_SECRET_NAME, "key": "tls.crt"},
+        {"parameter": "key", "name": TLS_SECRET_NAME, "key": "tls.key"},
+    ]
+    (scaled,) = result.by_kind("ScaledObject")
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+    # KEDA refuses `tls` set in both the trigger and the TriggerAuthentication.
+    assert trigger["metadata"]["tls"] == "enable"
+    assert "sasl" not in trigger["metadata"]
+    assert not [r for r in auth["spec"]["secretTargetRef"] if r["parameter"] in ("tls", "sasl")]
+
+
+def test_ssl_without_a_tls_secret_uses_the_system_trust_store_and_needs_no_authentication() -> None:
+    case = VALID_BY_ID["worker-ssl-tls-keda"]
+    document = copy.deepcopy(case.document)
+    del document["spec"]["kafka"]["security"]["tls"]
+    result = render(HuleEduService.model_validate(document), case.defaults())
+    assert not result.by_kind("TriggerAuthentication")
+    (scaled,) = result.by_kind("ScaledObject")
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["metadata"]["tls"] == "enable"
+    assert "authenticationRef" not in trigger
+    (config,) = result.by_kind("ConfigMap")
+    assert "KAFKA_SSL_DIR" not in config["data"]
 
 
 def test_custom_sasl_secret_keys_are_used() -> None:
