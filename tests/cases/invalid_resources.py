@@ -79,6 +79,15 @@ class InvalidCase:
 # DNS-1123 subdomain (the field path is printed before it).
 OBJECT_NAME = "must be an object name in this namespace"
 
+
+def _volume(**fields: Any) -> dict[str, Any]:
+    return {"name": "data", "mountPath": "/data", **fields}
+
+
+def _claim(**claim: Any) -> dict[str, Any]:
+    return _volume(persistentVolumeClaim={"size": "1Gi", **claim})
+
+
 _SASL = {"secretRef": {"name": "kafka-credentials"}}
 _TLS = {"secretRef": {"name": "kafka-tls"}}
 
@@ -186,6 +195,187 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "spec.topologySpread.constraints",
         "should match pattern",
         admission_message="should match",
+    ),
+    # --- volumes ---------------------------------------------------------------------
+    InvalidCase(
+        "rwo-claim-with-two-replicas",
+        "rule",
+        http(replicas=2, volumes=[_claim()]),
+        "spec.volumes",
+        "a ReadWriteOnce or ReadWriteOncePod claim can be mounted on one node only",
+    ),
+    InvalidCase(
+        "rwop-claim-autoscaled-beyond-one",
+        "rule",
+        http(
+            autoscaling={"maxReplicas": 3},
+            volumes=[_claim(accessModes=["ReadWriteOncePod"])],
+        ),
+        "spec.volumes",
+        "keep spec.replicas (and spec.autoscaling.maxReplicas) at 1",
+    ),
+    InvalidCase(
+        "worker-rwo-claim-with-two-replicas",
+        "rule",
+        worker(replicas=2, volumes=[_claim(accessModes=["ReadWriteOnce"])]),
+        "spec.volumes",
+        "give the claim accessModes: [ReadWriteMany]",
+    ),
+    InvalidCase(
+        "volume-without-source",
+        "rule",
+        http(volumes=[_volume()]),
+        "spec.volumes",
+        "set exactly one of persistentVolumeClaim, configMap, secret or emptyDir",
+    ),
+    InvalidCase(
+        "volume-with-two-sources",
+        "rule",
+        http(volumes=[_volume(emptyDir={}, configMap={"name": "files"})]),
+        "spec.volumes",
+        "set exactly one of persistentVolumeClaim, configMap, secret or emptyDir",
+    ),
+    InvalidCase(
+        "claim-with-name-and-size",
+        "rule",
+        http(volumes=[_claim(claimName="existing")]),
+        "spec.volumes",
+        "set claimName (an existing claim) or size",
+    ),
+    InvalidCase(
+        "claim-without-name-or-size",
+        "rule",
+        http(volumes=[_volume(persistentVolumeClaim={"readOnly": True})]),
+        "spec.volumes",
+        "set claimName (an existing claim) or size",
+    ),
+    InvalidCase(
+        "existing-claim-with-access-modes",
+        "rule",
+        http(
+            volumes=[
+                _volume(
+                    persistentVolumeClaim={
+                        "claimName": "existing",
+                        "accessModes": ["ReadWriteMany"],
+                    }
+                )
+            ]
+        ),
+        "spec.volumes",
+        "accessModes and storageClassName describe a new claim",
+    ),
+    InvalidCase(
+        "volume-named-like-the-operators-tmp",
+        "rule",
+        http(volumes=[_volume(name="tmp", emptyDir={})]),
+        "spec.volumes",
+        "are the operator's own volumes; choose another name",
+    ),
+    InvalidCase(
+        "mount-path-with-dot-dot",
+        "rule",
+        http(volumes=[_volume(mountPath="/data/../app", emptyDir={})]),
+        "spec.volumes",
+        "may not contain '.' or '..' segments",
+    ),
+    InvalidCase(
+        "mount-path-over-the-app",
+        "rule",
+        http(volumes=[_volume(mountPath="/app/examples", emptyDir={})]),
+        "spec.volumes",
+        "may not be at, under or above the app's own or the system's paths",
+    ),
+    InvalidCase(
+        "mount-path-above-the-operators-mounts",
+        "rule",
+        http(volumes=[_volume(mountPath="/etc", configMap={"name": "files"})]),
+        "spec.volumes",
+        "may not be at, under or above the app's own or the system's paths",
+    ),
+    InvalidCase(
+        "mount-path-is-tmp",
+        "rule",
+        http(volumes=[_volume(mountPath="/tmp", emptyDir={})]),
+        "spec.volumes",
+        "may not be at, under or above the app's own or the system's paths",
+    ),
+    InvalidCase(
+        "volume-names-twice",
+        "rule",
+        http(volumes=[_volume(emptyDir={}), _volume(mountPath="/other", emptyDir={})]),
+        "spec.volumes",
+        "give each volume its own name",
+    ),
+    InvalidCase(
+        "volume-mount-paths-twice",
+        "rule",
+        http(volumes=[_volume(emptyDir={}), _volume(name="other", emptyDir={})]),
+        "spec.volumes",
+        "give each volume its own mountPath",
+    ),
+    InvalidCase(
+        "mount-path-relative",
+        "schema",
+        http(volumes=[_volume(mountPath="data", emptyDir={})]),
+        "spec.volumes",
+        "should match",
+    ),
+    InvalidCase(
+        "mount-path-root",
+        "schema",
+        http(volumes=[_volume(mountPath="/", emptyDir={})]),
+        "spec.volumes",
+        "should match",
+    ),
+    InvalidCase(
+        "claim-name-is-a-path",
+        "schema",
+        http(volumes=[_volume(persistentVolumeClaim={"claimName": "../kube-system/x"})]),
+        "spec.volumes",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "config-map-volume-name-uppercase",
+        "schema",
+        http(volumes=[_volume(configMap={"name": "Files"})]),
+        "spec.volumes",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "secret-volume-name-with-a-query",
+        "schema",
+        http(volumes=[_volume(secret={"name": "keys?watch=true"})]),
+        "spec.volumes",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "storage-class-name-not-dns",
+        "schema",
+        http(volumes=[_claim(storageClassName="Fast_SSD")]),
+        "spec.volumes",
+        OBJECT_NAME,
+    ),
+    InvalidCase(
+        "claim-size-not-a-quantity",
+        "schema",
+        http(volumes=[_volume(persistentVolumeClaim={"size": "ten gigs"})]),
+        "spec.volumes",
+        "should match",
+    ),
+    InvalidCase(
+        "claim-size-zero",
+        "schema",
+        http(volumes=[_volume(persistentVolumeClaim={"size": "0Gi"})]),
+        "spec.volumes",
+        "should match",
+    ),
+    InvalidCase(
+        "too-many-volumes",
+        "schema",
+        http(volumes=[_volume(name=f"v{i}", mountPath=f"/v{i}", emptyDir={}) for i in range(17)]),
+        "spec.volumes",
+        "at most 16 items",
     ),
     InvalidCase(
         "worker-probe-on-http-default-port",

@@ -271,6 +271,90 @@ VALID_CASES: tuple[ValidCase, ...] = (
             },
         ),
     ),
+    # Every volume source on one single-replica pod: a new ReadWriteOnce claim (so the
+    # Deployment rolls out by Recreate), an existing claim read-only, ConfigMap and
+    # Secret files, and memory-backed scratch space.
+    ValidCase(
+        "volumes-every-source",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "volumes": [
+                    {
+                        "name": "data",
+                        "mountPath": "/var/lib/content",
+                        "persistentVolumeClaim": {
+                            "size": "5Gi",
+                            "storageClassName": "fast.ssd",
+                        },
+                    },
+                    {
+                        "name": "uploads",
+                        "mountPath": "/srv/uploads",
+                        "persistentVolumeClaim": {"claimName": "shared.uploads", "readOnly": True},
+                    },
+                    {
+                        "name": "templates",
+                        "mountPath": "/etc/content/templates",
+                        "configMap": {"name": "content.templates"},
+                    },
+                    {
+                        "name": "signing-key",
+                        "mountPath": "/etc/content/keys",
+                        "secret": {"name": "content.signing", "optional": True},
+                    },
+                    {
+                        "name": "cache",
+                        "mountPath": "/var/cache/content",
+                        "emptyDir": {"sizeLimit": "512Mi", "medium": "Memory"},
+                    },
+                ],
+                "migrations": {"command": ["alembic", "upgrade", "head"]},
+            },
+        ),
+    ),
+    ValidCase(
+        "volumes-shared-claim-several-replicas",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "replicas": 3,
+                "volumes": [
+                    {
+                        "name": "media",
+                        "mountPath": "/data/media",
+                        "persistentVolumeClaim": {
+                            "size": "100Gi",
+                            "accessModes": ["ReadWriteMany"],
+                        },
+                    },
+                    {"name": "scratch", "mountPath": "/data/scratch", "emptyDir": {}},
+                ],
+            },
+        ),
+    ),
+    ValidCase(
+        "worker-volume-existing-claim",
+        document(
+            "essay-lifecycle",
+            {
+                "type": "worker",
+                "image": "ghcr.io/huleedu/essay-lifecycle:2.0.0",
+                "kafka": {"topics": ["huleedu.essay.submitted.v1"]},
+                "volumes": [
+                    {
+                        "name": "state",
+                        "mountPath": "/data",
+                        "persistentVolumeClaim": {"claimName": "essay-state"},
+                    }
+                ],
+            },
+        ),
+    ),
     ValidCase(
         "http-startup-probe",
         document(

@@ -554,6 +554,185 @@ class DisruptionBudgetSpec(ApiModel):
     )
 
 
+# --- volumes -------------------------------------------------------------------------
+
+_QUANTITY_PATTERN = (
+    r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+)
+_MOUNT_PATH_PATTERN = r"^(/[A-Za-z0-9._@+-]+)+$"
+_DOT_SEGMENT = r"(^|/)[.][.]?(/|$)"
+OPERATOR_VOLUMES = ("tmp", "kafka-tls")
+"""Volume names the operator renders itself (the writable /tmp, the Kafka TLS Secret)."""
+RESERVED_MOUNT_PATHS = (
+    "/tmp",  # noqa: S108 - the operator's own emptyDir (heartbeat file, scratch)
+    "/app",
+    "/etc/huleedu",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+)
+"""Mount paths a volume may not be at, under or above: the app's own (the writable /tmp,
+the runtime image's /app, the operator's /etc/huleedu mounts) and the system's."""
+_CEL_RESERVED_MOUNTS = "[" + ", ".join(f"'{p}'" for p in RESERVED_MOUNT_PATHS) + "]"
+SINGLE_NODE_ACCESS_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
+_MULTI_NODE_ACCESS_MODES = ("ReadWriteMany", "ReadOnlyMany")
+AccessMode = Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]
+
+
+def mount_path_is_reserved(path: str) -> bool:
+    return any(
+        path == r or path.startswith(r + "/") or r.startswith(path + "/")
+        for r in RESERVED_MOUNT_PATHS
+    )
+
+
+class ClaimVolume(ApiModel):
+    """A PersistentVolumeClaim: an existing one by claimName, or a new one (size set) that
+    the operator creates as <resource>-<volume name> and owns, so deleting the resource,
+    or removing the volume from the spec, deletes the claim (and, with the usual Delete
+    reclaim policy, its data)."""
+
+    __rules__ = (
+        Rule(
+            cel="has(self.claimName) != has(self.size)",
+            message="spec.volumes[].persistentVolumeClaim: set claimName (an existing claim) "
+            "or size (a new claim the operator creates), exactly one",
+            field_path="",
+            check=lambda m: (m.claim_name is None) != (m.size is None),
+        ),
+        Rule(
+            cel="has(self.size) || (!has(self.accessModes) && !has(self.storageClassName))",
+            message="spec.volumes[].persistentVolumeClaim: accessModes and storageClassName "
+            "describe a new claim; with claimName they come from the existing claim, remove "
+            "them",
+            field_path="",
+            check=lambda m: (
+                m.size is not None or (m.access_modes is None and m.storage_class_name is None)
+            ),
+        ),
+    )
+
+    claim_name: ObjectName | None = Field(
+        default=None,
+        description="An existing claim in this namespace; the operator never "
+        "changes or deletes it.",
+    )
+    size: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=_QUANTITY_PATTERN,
+        description="A new claim of this size (a quantity, e.g. 10Gi). It may grow later if "
+        "the storage class allows expansion; it cannot shrink.",
+    )
+    access_modes: list[AccessMode] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4,
+        description="New claim only. Default: [ReadWriteOnce]. A ReadWriteOnce or "
+        "ReadWriteOncePod claim allows one pod only (replicas 1, autoscaling.maxReplicas 1).",
+    )
+    storage_class_name: ObjectName | None = Field(
+        default=None, description="New claim only. Default: the cluster's default class."
+    )
+    read_only: bool = Field(default=False, description="Mount read-only.")
+
+    def single_node(self) -> bool:
+        """A new claim only one node can mount (existing claims' modes are unknown here)."""
+        if self.size is None:
+            return False
+        return not set(self.access_modes or ["ReadWriteOnce"]) & set(_MULTI_NODE_ACCESS_MODES)
+
+
+class EmptyDirVolume(ApiModel):
+    """Scratch space that lives as long as the pod."""
+
+    size_limit: str = Field(
+        default="1Gi",
+        max_length=32,
+        pattern=_QUANTITY_PATTERN,
+        description="Most it may hold (the pod is evicted beyond it). Default: 1Gi.",
+    )
+    medium: Literal["Memory"] | None = Field(
+        default=None, description="Memory: a tmpfs, counted against the memory limit."
+    )
+
+
+class VolumeSpec(ApiModel):
+    """A volume mounted into the app (and migrations) container at mountPath. Set exactly
+    one source: persistentVolumeClaim, configMap, secret or emptyDir. ConfigMap and Secret
+    files are always mounted read-only (every key a file); every volume stays writable by
+    the app's UID through the pod's fsGroup, with the root filesystem still read-only."""
+
+    __rules__ = (
+        Rule(
+            cel="(has(self.persistentVolumeClaim) ? 1 : 0) + (has(self.configMap) ? 1 : 0) "
+            "+ (has(self.secret) ? 1 : 0) + (has(self.emptyDir) ? 1 : 0) == 1",
+            message="spec.volumes[]: set exactly one of persistentVolumeClaim, configMap, "
+            "secret or emptyDir",
+            field_path="",
+            check=lambda m: (
+                sum(
+                    x is not None
+                    for x in (m.persistent_volume_claim, m.config_map, m.secret, m.empty_dir)
+                )
+                == 1
+            ),
+        ),
+        Rule(
+            cel=f"!(self.name in [{', '.join(repr(n) for n in OPERATOR_VOLUMES)}])",
+            message="spec.volumes[].name: "
+            + " and ".join(OPERATOR_VOLUMES)
+            + " are the operator's own volumes; choose another name",
+            field_path=".name",
+            check=lambda m: m.name not in OPERATOR_VOLUMES,
+        ),
+        Rule(
+            cel=f"!self.mountPath.matches({_cel_string(_DOT_SEGMENT)})",
+            message="spec.volumes[].mountPath: may not contain '.' or '..' segments; give "
+            "the plain absolute path",
+            field_path=".mountPath",
+            check=lambda m: re.search(_DOT_SEGMENT, m.mount_path) is None,
+        ),
+        Rule(
+            cel=f"!{_CEL_RESERVED_MOUNTS}.exists(r, self.mountPath == r "
+            "|| self.mountPath.startsWith(r + '/') || r.startsWith(self.mountPath + '/'))",
+            message="spec.volumes[].mountPath: may not be at, under or above the app's own or "
+            "the system's paths (" + ", ".join(RESERVED_MOUNT_PATHS) + "); mount it "
+            "elsewhere, e.g. /data or /var/lib/<service>",
+            field_path=".mountPath",
+            check=lambda m: not mount_path_is_reserved(m.mount_path),
+        ),
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=DNS_LABEL,
+        description="Volume name (a DNS label); a new claim is named <resource>-<name>.",
+    )
+    mount_path: str = Field(
+        max_length=512,
+        pattern=_MOUNT_PATH_PATTERN,
+        description="Absolute path in the container, e.g. /data. Not /, /tmp, /app, "
+        "/etc/huleedu or a system directory, nor under or above one of them.",
+    )
+    persistent_volume_claim: ClaimVolume | None = Field(
+        default=None, description="A PersistentVolumeClaim, existing or new."
+    )
+    config_map: KeyedReference | None = Field(
+        default=None, description="A ConfigMap's keys as read-only files."
+    )
+    secret: KeyedReference | None = Field(
+        default=None, description="A Secret's keys as read-only files (mode 0440)."
+    )
+    empty_dir: EmptyDirVolume | None = Field(default=None, description="Scratch space.")
+
+
 _LABEL_KEY_PATTERN = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
@@ -726,6 +905,35 @@ class HuleEduServiceSpec(ApiModel):
             check=lambda m: not {e.name for e in m.env or []} & set(RESERVED_ENV),
         ),
         Rule(
+            cel="!has(self.volumes) "
+            "|| self.volumes.all(v, self.volumes.exists_one(w, w.name == v.name))",
+            message="spec.volumes: give each volume its own name",
+            field_path=".volumes",
+            check=lambda m: len({v.name for v in m.volumes or []}) == len(m.volumes or []),
+        ),
+        Rule(
+            cel="!has(self.volumes) "
+            "|| self.volumes.all(v, self.volumes.exists_one(w, w.mountPath == v.mountPath))",
+            message="spec.volumes: give each volume its own mountPath",
+            field_path=".volumes",
+            check=lambda m: len({v.mount_path for v in m.volumes or []}) == len(m.volumes or []),
+        ),
+        Rule(
+            cel="!has(self.volumes) || !self.volumes.exists(v, has(v.persistentVolumeClaim) "
+            "&& has(v.persistentVolumeClaim.size) && (!has(v.persistentVolumeClaim.accessModes) "
+            "|| !v.persistentVolumeClaim.accessModes.exists(a, a in "
+            + "["
+            + ", ".join(f"'{a}'" for a in _MULTI_NODE_ACCESS_MODES)
+            + "]))) "
+            "|| (has(self.autoscaling) && self.autoscaling.enabled "
+            "? self.autoscaling.maxReplicas <= 1 : self.replicas <= 1)",
+            message="spec.volumes: a ReadWriteOnce or ReadWriteOncePod claim can be mounted on "
+            "one node only, so a second pod would never start; keep spec.replicas (and "
+            "spec.autoscaling.maxReplicas) at 1, or give the claim accessModes: [ReadWriteMany]",
+            field_path=".volumes",
+            check=lambda m: not m.single_node_claims() or not m.may_run_several_pods(),
+        ),
+        Rule(
             cel="self.shutdownGracePeriodSeconds >= 1",
             message="spec.shutdownGracePeriodSeconds: must be at least 1",
             field_path=".shutdownGracePeriodSeconds",
@@ -852,6 +1060,12 @@ class HuleEduServiceSpec(ApiModel):
     migrations: MigrationsSpec | None = Field(
         default=None, description="Init container run before the app starts."
     )
+    volumes: list[VolumeSpec] | None = Field(
+        default=None,
+        max_length=16,
+        description="Volumes mounted into the app container: claims (existing or new), "
+        "ConfigMap and Secret files, emptyDir scratch space.",
+    )
     topology_spread: TopologySpreadSpec | None = Field(
         default=None,
         description="Pod topology spread. Default: spread over nodes and zones (a preference, "
@@ -914,6 +1128,16 @@ class HuleEduServiceSpec(ApiModel):
 
     def autoscaled(self) -> bool:
         return self.autoscaling is not None and self.autoscaling.enabled
+
+    def claims(self) -> list[tuple[VolumeSpec, ClaimVolume]]:
+        return [
+            (v, v.persistent_volume_claim)
+            for v in self.volumes or []
+            if v.persistent_volume_claim is not None
+        ]
+
+    def single_node_claims(self) -> bool:
+        return any(c.single_node() for _, c in self.claims())
 
     def may_run_several_pods(self) -> bool:
         """More than one pod at once: replicas > 1, or an autoscaler allowed to go there."""

@@ -25,6 +25,7 @@ from huleedu_operator.render.errors import RenderError
 from huleedu_operator.render.labels import common_labels, selector_string
 from huleedu_operator.render.monitoring import render_monitor, scrape_annotations
 from huleedu_operator.render.service import render_service, service_url
+from huleedu_operator.render.volumes import render_claims
 
 __all__ = [
     "Capability",
@@ -84,6 +85,7 @@ def render(resource: HuleEduService, defaults: RenderDefaults | None = None) -> 
     children: list[dict[str, Any]] = []
     if settings:
         children.append(render_kafka_configmap(resource, settings))
+    children.extend(render_claims(resource))
     children.append(render_deployment(resource, defaults))
     if spec.type == "http":
         children.append(render_service(resource, scrape_annotations(resource, defaults)))

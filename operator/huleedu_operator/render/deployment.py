@@ -33,6 +33,7 @@ from huleedu_operator.render.env import (
 )
 from huleedu_operator.render.labels import common_labels, selector_labels
 from huleedu_operator.render.monitoring import scrape_annotations
+from huleedu_operator.render.volumes import single_pod_storage, user_volumes
 from huleedu_runtime import contract
 
 CONFIG_CHECKSUM_ANNOTATION = "huleedu.io/config-checksum"
@@ -168,7 +169,8 @@ def _volumes(resource: HuleEduService) -> tuple[list[dict[str, Any]], list[dict[
         mounts.append(
             {"name": TLS_VOLUME, "mountPath": contract.KAFKA_TLS_MOUNT_PATH, "readOnly": True}
         )
-    return volumes, mounts
+    extra_volumes, extra_mounts = user_volumes(resource)
+    return volumes + extra_volumes, mounts + extra_mounts
 
 
 def topology_spread(resource: HuleEduService) -> list[dict[str, Any]]:
@@ -235,8 +237,13 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
     if settings:
         annotations[CONFIG_CHECKSUM_ANNOTATION] = config_checksum(settings)
 
+    security_context = pod_security_context()
+    if spec.claims():
+        # fsGroup makes the claim writable by the app's UID; checking the root's owner
+        # first spares a large claim a recursive chown on every pod start.
+        security_context["fsGroupChangePolicy"] = "OnRootMismatch"
     pod_spec: dict[str, Any] = {
-        "securityContext": pod_security_context(),
+        "securityContext": security_context,
         "terminationGracePeriodSeconds": spec.termination_grace_period_seconds(),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -274,10 +281,14 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
     deployment_spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(resource)},
         "revisionHistoryLimit": 5,
-        "strategy": {
-            "type": "RollingUpdate",
-            "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
-        },
+        "strategy": (
+            {"type": "Recreate"}
+            if single_pod_storage(resource)
+            else {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+            }
+        ),
         "template": {
             "metadata": {
                 "labels": {**(spec.pod_labels or {}), **labels},

@@ -158,8 +158,8 @@ def test_conditions_are_a_list_map_keyed_by_type(version: dict[str, Any]) -> Non
     assert conditions["x-kubernetes-list-map-keys"] == ["type"]
 
 
-# Every field that names another object (ConfigMap, Secret, ServiceAccount). A new field
-# of that kind must use v1alpha1.ObjectName and be listed here.
+# Every field that names another object (ConfigMap, Secret, ServiceAccount, PVC,
+# StorageClass). A new field of that kind must use v1alpha1.ObjectName and be listed here.
 OBJECT_NAME_FIELDS = {
     ".envFrom[].configMapRef.name",
     ".envFrom[].secretRef.name",
@@ -169,6 +169,10 @@ OBJECT_NAME_FIELDS = {
     ".kafka.security.tls.secretRef.name",
     ".serviceAccountName",
     ".imagePullSecrets[].name",
+    ".volumes[].persistentVolumeClaim.claimName",
+    ".volumes[].persistentVolumeClaim.storageClassName",
+    ".volumes[].configMap.name",
+    ".volumes[].secret.name",
 }
 _LOOKS_LIKE_AN_OBJECT_NAME = re.compile(
     r"(Ref\.name|Secrets\[\]\.name|AccountName|[cC]laimName|secretName|configMapName)$"

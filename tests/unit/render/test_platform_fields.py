@@ -97,3 +97,63 @@ def test_defaults_do_not_depend_on_the_render_defaults() -> None:
     # Spread is a property of the spec alone: a capability appearing changes nothing.
     resource = http(replicas=2)
     assert pod_spec(render(resource)) == pod_spec(render(resource, RenderDefaults()))
+
+
+# --- volumes -----------------------------------------------------------------------
+
+
+def test_a_new_claim_is_a_child_owned_by_the_resource_and_rendered_before_the_deployment() -> None:
+    case = VALID_BY_ID["volumes-every-source"]
+    result = render(case.resource(uid="u-1"), case.defaults())
+    kinds = [c["kind"] for c in result.children]
+    assert kinds.index("PersistentVolumeClaim") < kinds.index("Deployment")
+    (claim,) = result.by_kind("PersistentVolumeClaim")
+    assert claim["metadata"]["name"] == "content-service-data"
+    assert claim["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["resources"] == {"requests": {"storage": "5Gi"}}
+
+
+def test_an_existing_claim_is_only_referenced() -> None:
+    case = VALID_BY_ID["worker-volume-existing-claim"]
+    result = render(case.resource(), case.defaults())
+    assert not result.by_kind("PersistentVolumeClaim")
+    volumes = {v["name"]: v for v in pod_spec(result)["volumes"]}
+    assert volumes["state"]["persistentVolumeClaim"] == {"claimName": "essay-state"}
+
+
+def test_files_are_read_only_and_every_mount_reaches_the_migrations_too() -> None:
+    case = VALID_BY_ID["volumes-every-source"]
+    result = render(case.resource(), case.defaults())
+    mounts = {m["name"]: m for m in app(result)["volumeMounts"]}
+    assert mounts["templates"]["readOnly"]
+    assert mounts["signing-key"]["readOnly"]
+    assert mounts["uploads"]["readOnly"]
+    assert "readOnly" not in mounts["data"]
+    assert "readOnly" not in mounts["cache"]
+    (migrations,) = pod_spec(result)["initContainers"]
+    assert migrations["volumeMounts"] == app(result)["volumeMounts"]
+    # The root filesystem stays read-only; the volumes are where the app may write.
+    assert app(result)["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_claims_get_fs_group_change_policy_and_a_single_pod_is_recreated() -> None:
+    case = VALID_BY_ID["volumes-every-source"]
+    result = render(case.resource(), case.defaults())
+    security = pod_spec(result)["securityContext"]
+    assert security["fsGroup"] == 10001
+    assert security["fsGroupChangePolicy"] == "OnRootMismatch"
+    (deployment,) = result.by_kind("Deployment")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_a_shared_claim_on_several_replicas_keeps_the_rolling_update() -> None:
+    case = VALID_BY_ID["volumes-shared-claim-several-replicas"]
+    (deployment,) = render(case.resource(), case.defaults()).by_kind("Deployment")
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_no_volumes_no_change_to_the_pod() -> None:
+    security = pod_spec(render(http()))["securityContext"]
+    assert "fsGroupChangePolicy" not in security
+    assert [v["name"] for v in pod_spec(render(http()))["volumes"]] == ["tmp"]
