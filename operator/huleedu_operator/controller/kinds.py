@@ -32,6 +32,11 @@ CHILD_KINDS: tuple[ChildKind, ...] = (
     ChildKind("ConfigMap", "", "v1", "configmaps"),
     ChildKind("Deployment", "apps", "v1", "deployments"),
     ChildKind("Service", "", "v1", "services"),
+    ChildKind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
+    ChildKind("Ingress", "networking.k8s.io", "v1", "ingresses"),
+    ChildKind(
+        "HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", Capability.GATEWAY_API
+    ),
     ChildKind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
     ChildKind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
     ChildKind(
@@ -51,4 +56,5 @@ CAPABILITY_CRDS: dict[Capability, frozenset[str]] = {
         {"servicemonitors.monitoring.coreos.com", "podmonitors.monitoring.coreos.com"}
     ),
     Capability.KEDA: frozenset({"scaledobjects.keda.sh", "triggerauthentications.keda.sh"}),
+    Capability.GATEWAY_API: frozenset({"httproutes.gateway.networking.k8s.io"}),
 }

@@ -14,6 +14,9 @@ class Capability(StrEnum):
     """monitoring.coreos.com (Prometheus Operator): ServiceMonitor / PodMonitor."""
     KEDA = "keda"
     """keda.sh: ScaledObject on consumer lag for workers."""
+    GATEWAY_API = "gateway-api"
+    """gateway.networking.k8s.io (Gateway API): an HTTPRoute, not an Ingress, exposes an
+    http service (spec.expose) when a Gateway to attach it to is configured."""
 
 
 @dataclass(frozen=True)
