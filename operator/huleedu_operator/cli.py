@@ -161,6 +161,55 @@ def new(kind: str, name: str, output_dir: Path | None) -> None:
     )
 
 
+@main.command(name="import")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    required=True,
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="docker compose file; repeat for overrides (later files win, as with docker compose).",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Variables for ${VAR} interpolation. Default: .env beside the first file.",
+)
+@click.option("--namespace", "-n", default=None, help="Namespace for every manifest.")
+@click.option(
+    "--secrets/--no-secrets",
+    default=True,
+    help="Also print the Secret skeletons (keys only). --no-secrets prints only the "
+    "HuleEduServices, e.g. to pipe into `render -f -`.",
+)
+def import_command(
+    files: tuple[Path, ...], env_file: Path | None, namespace: str | None, secrets: bool
+) -> None:
+    """Convert docker compose files to HuleEduServices and Secret skeletons.
+
+    Prints the manifests on stdout and, on stderr, a report of what was not converted
+    and why (infrastructure, one-shot containers, volumes, start ordering, ...).
+    Credential values are never printed: Secrets carry keys with "<set me>".
+    """
+    try:
+        from huleedu_operator.importer import convert
+        from huleedu_operator.importer.load import ComposeLoadError, load_project
+
+        project = load_project(list(files), env_file)
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(
+            f"{exc.name} is not installed: pip install 'huleedu-operator[import]'"
+        ) from exc
+    except ComposeLoadError as exc:
+        raise click.ClickException(f"cannot read the compose files: {exc}") from exc
+    result = convert(project, namespace)
+    for line in result.report():
+        click.echo(line, err=True)
+    click.echo(dump_yaml(result.documents(with_secrets=secrets)), nl=False)
+
+
 @main.command()
 def run() -> None:
     """Run the operator against the current kubeconfig (or in-cluster config)."""
