@@ -34,9 +34,7 @@ CHILD_KINDS: tuple[ChildKind, ...] = (
     ChildKind("Service", "", "v1", "services"),
     ChildKind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
     ChildKind("Ingress", "networking.k8s.io", "v1", "ingresses"),
-    ChildKind(
-        "HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", Capability.GATEWAY_API
-    ),
+    ChildKind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", Capability.GATEWAY_API),
     ChildKind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
     ChildKind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
     ChildKind(
