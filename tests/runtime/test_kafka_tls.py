@@ -100,18 +100,33 @@ async def round_trip(config: ServiceSettings, count: int = MESSAGES) -> list[byt
     return values
 
 
-async def refused(config: ServiceSettings) -> BaseException:
-    """The error a consumer with these settings gets at start (fails the test if none)."""
+async def refused(config: ServiceSettings, material: Path, reason: str | None) -> BaseException:
+    """The error a consumer with these settings gets at start (fails the test if none),
+    after the broker logged why: the client sees every refusal as "Unable to bootstrap",
+    the broker's ``Failed authentication ... (<reason>)`` line tells them apart."""
+    log = material.parent / "server.log"
+    before = log.stat().st_size
     consumer = AIOKafkaConsumer(unique("rt.tls.refused"), **consumer_options(config))
     try:
         async with asyncio.timeout(60):
             await consumer.start()
-    except Exception as exc:  # any refusal counts; the test prints which
-        return exc
+    except Exception as exc:  # the reason is checked in the broker's log below
+        error = exc
     else:
         pytest.fail("the broker accepted a client it should have refused")
     finally:
         await consumer.stop()
+    if reason is None:
+        return error
+    async with asyncio.timeout(10):
+        while True:
+            with log.open("rb") as f:
+                f.seek(before)
+                lines = f.read().decode(errors="replace").splitlines()
+            failed = [ln for ln in lines if "Failed authentication" in ln]
+            if any(reason in ln for ln in failed):
+                return error
+            await asyncio.sleep(0.2)
 
 
 async def test_ca_only_verifies_the_broker_and_consumes(tmp_path: Path, material: Path) -> None:
@@ -141,7 +156,9 @@ def other_ca(tmp_path: Path) -> Path:
     return other
 
 
-async def test_a_ca_that_did_not_sign_the_broker_is_refused(other_ca: Path) -> None:
+async def test_a_ca_that_did_not_sign_the_broker_is_refused(
+    other_ca: Path, material: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     other = other_ca
     config = settings(
         _env("KAFKA_SSL_BOOTSTRAP_SERVERS"),
@@ -149,7 +166,9 @@ async def test_a_ca_that_did_not_sign_the_broker_is_refused(other_ca: Path) -> N
         kafka_security_protocol="SSL",
         kafka_ssl_dir=str(other),
     )
-    print(f"wrong CA: {await refused(config)!r}")
+    # The client refuses the broker here, so the reason is in the client's own log.
+    print(f"wrong CA: {await refused(config, material, None)!r}")
+    assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
 
 
 async def test_mutual_tls_connects_with_the_client_certificate(
@@ -174,7 +193,8 @@ async def test_mutual_tls_refuses_a_client_without_a_certificate(
         kafka_security_protocol="SSL",
         kafka_ssl_dir=str(secret_dir(tmp_path, material, mutual=False)),
     )
-    print(f"no client certificate: {await refused(config)!r}")
+    error = await refused(config, material, "SSL handshake failed")
+    print(f"no client certificate: {error!r}")
 
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"])
@@ -222,7 +242,8 @@ async def test_sasl_ssl_refuses_a_wrong_password(
         kafka_sasl_username=(material / "sasl-username").read_text().strip(),
         kafka_sasl_password="not-the-password",  # the wrong one, on purpose
     )
-    print(f"wrong password ({mechanism}): {await refused(config)!r}")
+    reason = "invalid credentials" if mechanism.startswith("SCRAM") else "Invalid username"
+    print(f"wrong password ({mechanism}): {await refused(config, material, reason)!r}")
 
 
 async def test_a_worker_with_a_ca_only_secret_starts_and_processes(
