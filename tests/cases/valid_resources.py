@@ -55,6 +55,8 @@ class ValidCase:
     capabilities: frozenset[Capability] = field(default_factory=frozenset)
     warns: bool = False
     """True when rendering must produce a warning (e.g. worker autoscaling without KEDA)."""
+    operator: dict[str, Any] = field(default_factory=dict)
+    """Operator settings the case is rendered with (RenderDefaults fields, e.g. the Gateway)."""
 
     def resource(self, namespace: str | None = None, uid: str | None = None) -> HuleEduService:
         doc = copy.deepcopy(self.document)
@@ -65,7 +67,9 @@ class ValidCase:
         return HuleEduService.model_validate(doc)
 
     def defaults(self) -> RenderDefaults:
-        return RenderDefaults(kafka_bootstrap_servers=BOOTSTRAP, capabilities=self.capabilities)
+        return RenderDefaults(
+            kafka_bootstrap_servers=BOOTSTRAP, capabilities=self.capabilities, **self.operator
+        )
 
     def spec(self) -> dict[str, Any]:
         spec: dict[str, Any] = self.document["spec"]
@@ -74,6 +78,7 @@ class ValidCase:
 
 MON = frozenset({Capability.MONITORING})
 KEDA = frozenset({Capability.KEDA})
+GATEWAY = frozenset({Capability.GATEWAY_API})
 ALL = frozenset(Capability)
 
 _SASL_TLS_KAFKA: dict[str, Any] = {
@@ -354,6 +359,61 @@ VALID_CASES: tuple[ValidCase, ...] = (
                 ],
             },
         ),
+    ),
+    # spec.expose without the Gateway API: an Ingress (default class) with TLS.
+    ValidCase(
+        "http-exposed-ingress",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "expose": {"host": "content.huleedu.example", "tlsSecretName": "content.tls"},
+            },
+        ),
+    ),
+    # The Gateway API is installed but the operator has no Gateway configured: still an
+    # Ingress (a route with no parent would serve nothing), with the configured class.
+    ValidCase(
+        "http-exposed-ingress-class-and-paths",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "port": 8080,
+                "expose": {
+                    "host": "api.huleedu.example",
+                    "paths": [
+                        {"path": "/v1/content"},
+                        {"path": "/v1/status", "pathType": "Exact"},
+                    ],
+                },
+            },
+        ),
+        GATEWAY,
+        operator={"ingress_class_name": "nginx"},
+    ),
+    ValidCase(
+        "http-exposed-httproute",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "replicas": 2,
+                "expose": {
+                    "host": "*.content.huleedu.example",
+                    "paths": [
+                        {"path": "/v1/content/"},
+                        {"path": "/healthz", "pathType": "Exact"},
+                    ],
+                    "tlsSecretName": "content.tls",
+                },
+            },
+        ),
+        GATEWAY,
+        operator={"gateway_name": "huleedu", "gateway_namespace": "gateway-system"},
     ),
     ValidCase(
         "http-startup-probe",

@@ -2,9 +2,11 @@
 
 ``kubectl apply --dry-run=server`` runs the whole admission chain (schema, defaulting,
 validation, strict field checking) without persisting anything. ServiceMonitor,
-PodMonitor, ScaledObject and TriggerAuthentication are checked against stand-in CRDs
-(``tests/fixtures/crds``) unless the real ones are installed; the stand-ins accept
-any spec, so for those kinds the dry-run proves group/version/kind/metadata only.
+PodMonitor, ScaledObject, TriggerAuthentication and HTTPRoute are checked against
+stand-in CRDs (``tests/fixtures/crds``) unless the real ones are installed; the
+monitoring and KEDA stand-ins accept any spec, so for those kinds the dry-run proves
+group/version/kind/metadata only, while the HTTPRoute stand-in has a small schema of
+the fields the operator renders.
 """
 
 from __future__ import annotations
@@ -66,11 +68,14 @@ def test_the_matrix_exercises_every_optional_kind(optional_apis: dict[str, str])
     }
     assert {"ServiceMonitor", "PodMonitor", "ScaledObject", "TriggerAuthentication"} <= kinds
     assert {"HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Service"} <= kinds
+    assert {"PersistentVolumeClaim", "Ingress", "HTTPRoute"} <= kinds
+    assert "NetworkPolicy" in kinds
     assert set(optional_apis) == {
         "servicemonitors.monitoring.coreos.com",
         "podmonitors.monitoring.coreos.com",
         "scaledobjects.keda.sh",
         "triggerauthentications.keda.sh",
+        "httproutes.gateway.networking.k8s.io",
     }
 
 

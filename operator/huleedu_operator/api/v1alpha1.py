@@ -733,6 +733,76 @@ class VolumeSpec(ApiModel):
     empty_dir: EmptyDirVolume | None = Field(default=None, description="Scratch space.")
 
 
+# --- exposure ------------------------------------------------------------------------
+
+_HOSTNAME_PATTERN = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_ROUTE_PATH_PATTERN = r"^(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*/?$"
+
+
+class ExposePath(ApiModel):
+    """One path routed to the service."""
+
+    __rules__ = (
+        Rule(
+            cel=f"!self.path.matches({_cel_string(_DOT_SEGMENT)})",
+            message="spec.expose.paths[].path: may not contain '.' or '..' segments; give the "
+            "plain path",
+            field_path=".path",
+            check=lambda m: re.search(_DOT_SEGMENT, m.path) is None,
+        ),
+    )
+
+    path: str = Field(
+        default="/",
+        min_length=1,
+        max_length=1024,
+        pattern=_ROUTE_PATH_PATTERN,
+        description="Absolute URL path, e.g. /v1/content (no '//', no '%'-escapes).",
+    )
+    path_type: Literal["Prefix", "Exact"] = Field(
+        default="Prefix",
+        description="Prefix: the path and everything below it (PathPrefix in an HTTPRoute). "
+        "Exact: the path only.",
+    )
+
+
+class ExposeSpec(ApiModel):
+    """Exposure outside the cluster: an HTTPRoute on the operator's configured Gateway when
+    the Gateway API is installed, otherwise an Ingress. http only."""
+
+    __rules__ = (
+        Rule(
+            cel="!has(self.paths) || self.paths.all(p, "
+            "self.paths.exists_one(q, q.path == p.path && q.pathType == p.pathType))",
+            message="spec.expose.paths: list each path once",
+            field_path=".paths",
+            check=lambda m: len({(p.path, p.path_type) for p in m.paths}) == len(m.paths),
+        ),
+    )
+
+    host: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=_HOSTNAME_PATTERN,
+        description="Host name clients use, e.g. content.huleedu.example (a DNS name; "
+        "'*.' in front for a wildcard).",
+    )
+    paths: list[ExposePath] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Paths routed to the service. Default: [{path: /, pathType: Prefix}].",
+    )
+    tls_secret_name: ObjectName | None = Field(
+        default=None,
+        description="Ingress only: the Secret (kubernetes.io/tls, in this namespace) with the "
+        "certificate for host. With an HTTPRoute the Gateway's listener terminates TLS and "
+        "holds the certificate; this field is then not used.",
+    )
+
+    def effective_paths(self) -> list[ExposePath]:
+        return list(self.paths) or [ExposePath()]
+
+
 _LABEL_KEY_PATTERN = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
@@ -905,6 +975,13 @@ class HuleEduServiceSpec(ApiModel):
             check=lambda m: not {e.name for e in m.env or []} & set(RESERVED_ENV),
         ),
         Rule(
+            cel="self.type == 'http' || !has(self.expose)",
+            message="spec.expose: only an http service can be exposed; a worker has no "
+            "Service to route to, remove expose",
+            field_path=".expose",
+            check=lambda m: m.type == "http" or m.expose is None,
+        ),
+        Rule(
             cel="!has(self.volumes) "
             "|| self.volumes.all(v, self.volumes.exists_one(w, w.name == v.name))",
             message="spec.volumes: give each volume its own name",
@@ -1059,6 +1136,12 @@ class HuleEduServiceSpec(ApiModel):
     )
     migrations: MigrationsSpec | None = Field(
         default=None, description="Init container run before the app starts."
+    )
+    expose: ExposeSpec | None = Field(
+        default=None,
+        description="http only: route host (and paths) from outside the cluster to the "
+        "Service, through an HTTPRoute (Gateway API installed and a Gateway configured) or "
+        "an Ingress.",
     )
     volumes: list[VolumeSpec] | None = Field(
         default=None,

@@ -30,6 +30,26 @@ class OperatorSettings(BaseSettings):
     runtime_image: str = Field(
         default=RenderDefaults().runtime_image, description="Default for spec.image."
     )
+    gateway_name: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="Gateway (Gateway API) that HTTPRoutes of spec.expose attach to. Unset: "
+        "spec.expose renders an Ingress even when the Gateway API is installed.",
+    )
+    gateway_namespace: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Namespace of that Gateway. Unset: each route's own namespace.",
+    )
+    ingress_class_name: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="ingressClassName of the Ingresses of spec.expose. Unset: the cluster's "
+        "default IngressClass.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     metrics_port: int = Field(default=8080, ge=0, le=65535, description="0 disables.")
@@ -105,5 +125,8 @@ class OperatorSettings(BaseSettings):
         return RenderDefaults(
             runtime_image=self.runtime_image,
             kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            gateway_name=self.gateway_name,
+            gateway_namespace=self.gateway_namespace,
+            ingress_class_name=self.ingress_class_name,
             capabilities=capabilities,
         )

@@ -22,6 +22,7 @@ from huleedu_operator.render.deployment import render_deployment
 from huleedu_operator.render.disruption import render_pdb, wants_pdb
 from huleedu_operator.render.env import effective_image, kafka_settings
 from huleedu_operator.render.errors import RenderError
+from huleedu_operator.render.expose import render_expose
 from huleedu_operator.render.labels import common_labels, selector_string
 from huleedu_operator.render.monitoring import render_monitor, scrape_annotations
 from huleedu_operator.render.service import render_service, service_url
@@ -89,6 +90,9 @@ def render(resource: HuleEduService, defaults: RenderDefaults | None = None) -> 
     children.append(render_deployment(resource, defaults))
     if spec.type == "http":
         children.append(render_service(resource, scrape_annotations(resource, defaults)))
+        exposed = render_expose(resource, defaults)
+        if exposed is not None:
+            children.append(exposed)
     if spec.metrics.enabled and Capability.MONITORING in caps:
         children.append(render_monitor(resource))
     if wants_pdb(resource):

@@ -40,4 +40,11 @@ class RenderDefaults:
         "run-worker",
         "examples.event_worker.worker:create_processor",
     )
+    gateway_name: str | None = None
+    """The Gateway an HTTPRoute attaches to (parentRefs); unset: Ingress even when the
+    Gateway API is installed."""
+    gateway_namespace: str | None = None
+    """Namespace of that Gateway; unset: the route's own namespace."""
+    ingress_class_name: str | None = None
+    """ingressClassName of rendered Ingresses; unset: the cluster's default class."""
     capabilities: frozenset[Capability] = field(default_factory=frozenset)

@@ -173,6 +173,7 @@ OBJECT_NAME_FIELDS = {
     ".volumes[].persistentVolumeClaim.storageClassName",
     ".volumes[].configMap.name",
     ".volumes[].secret.name",
+    ".expose.tlsSecretName",
 }
 _LOOKS_LIKE_AN_OBJECT_NAME = re.compile(
     r"(Ref\.name|Secrets\[\]\.name|AccountName|[cC]laimName|secretName|configMapName)$"

@@ -9,7 +9,7 @@ import pytest
 
 from cases.valid_resources import VALID_BY_ID, document
 from huleedu_operator.api.v1alpha1 import HuleEduService
-from huleedu_operator.render import RenderDefaults, Rendered, render
+from huleedu_operator.render import Capability, RenderDefaults, Rendered, render
 
 pytestmark = pytest.mark.unit
 
@@ -157,3 +157,66 @@ def test_no_volumes_no_change_to_the_pod() -> None:
     security = pod_spec(render(http()))["securityContext"]
     assert "fsGroupChangePolicy" not in security
     assert [v["name"] for v in pod_spec(render(http()))["volumes"]] == ["tmp"]
+
+
+# --- exposure ----------------------------------------------------------------------
+
+
+def _exposed(case_id: str) -> dict[str, Any]:
+    case = VALID_BY_ID[case_id]
+    result = render(case.resource(), case.defaults())
+    (child,) = result.by_kind("Ingress") + result.by_kind("HTTPRoute")
+    return child
+
+
+def test_without_the_gateway_api_an_ingress_routes_to_the_service_http_port() -> None:
+    ingress = _exposed("http-exposed-ingress")
+    assert ingress["apiVersion"] == "networking.k8s.io/v1"
+    assert "ingressClassName" not in ingress["spec"]
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["content.huleedu.example"], "secretName": "content.tls"}
+    ]
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == "content.huleedu.example"
+    (path,) = rule["http"]["paths"]
+    assert path == {
+        "path": "/",
+        "pathType": "Prefix",
+        "backend": {"service": {"name": "content-service", "port": {"name": "http"}}},
+    }
+
+
+def test_the_gateway_api_without_a_configured_gateway_still_gets_an_ingress() -> None:
+    ingress = _exposed("http-exposed-ingress-class-and-paths")
+    assert ingress["kind"] == "Ingress"
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert [p["pathType"] for p in ingress["spec"]["rules"][0]["http"]["paths"]] == [
+        "Prefix",
+        "Exact",
+    ]
+
+
+def test_with_the_gateway_api_and_a_gateway_an_http_route_attaches_to_it() -> None:
+    route = _exposed("http-exposed-httproute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "huleedu",
+            "namespace": "gateway-system",
+        }
+    ]
+    assert route["spec"]["hostnames"] == ["*.content.huleedu.example"]
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"] == [
+        {"path": {"type": "PathPrefix", "value": "/v1/content/"}},
+        {"path": {"type": "Exact", "value": "/healthz"}},
+    ]
+    assert rule["backendRefs"] == [{"name": "content-service", "port": 8001}]
+
+
+def test_no_expose_no_route_and_no_ingress() -> None:
+    result = render(http(), RenderDefaults(capabilities=frozenset(Capability)))
+    assert not result.by_kind("Ingress")
+    assert not result.by_kind("HTTPRoute")
