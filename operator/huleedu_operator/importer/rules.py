@@ -26,6 +26,7 @@ from huleedu_operator.api.v1alpha1 import (
     HuleEduService,
     HuleEduServiceSpec,
     Probes,
+    VolumeSpec,
 )
 from huleedu_operator.importer.project import ComposeProject, Finding, ImportResult
 from huleedu_runtime import contract
@@ -454,7 +455,7 @@ def volume_note(mount: Mapping[str, Any], named: Mapping[str, Any], resource: st
     """What a compose volume becomes (a sentence for the report)."""
     kind = mount.get("type", "volume")
     source = mount.get("source")
-    target = mount.get("target", "?")
+    target = str(mount.get("target", "?"))
     read_only = bool(mount.get("read_only"))
     if kind == "volume" and source:
         claim = dns_label(str(source))
@@ -472,7 +473,10 @@ def volume_note(mount: Mapping[str, Any], named: Mapping[str, Any], resource: st
             name = dns_label(f"{resource}-{str(source).rsplit('/', 1)[-1]}")
             return (
                 f"read-only bind {source} at {target}: a ConfigMap "
-                f"(kubectl create configmap {name} --from-file={source}) mounted at {target}"
+                f"(kubectl create configmap {name} --from-file={source}), mounted with a "
+                "spec.volumes configMap entry; that mounts a directory (every key a file), "
+                f"so mount it at a directory of its own, e.g. /config/{resource}, and point "
+                "the app at the file there (/app, /tmp and system paths cannot be mount paths)"
             )
         return (
             f"read-only bind {source} at {target}: an image concern (COPY it into the "
@@ -484,6 +488,61 @@ def volume_note(mount: Mapping[str, Any], named: Mapping[str, Any], resource: st
             "equivalent; use a PersistentVolumeClaim"
         )
     return f"{kind} mount at {target}: not converted"
+
+
+GUESSED_CLAIM_SIZE = "1Gi"
+
+
+def volume_entry(
+    mount: Mapping[str, Any], several_pods: bool, shared: bool
+) -> tuple[dict[str, Any] | None, str]:
+    """A spec.volumes entry for a compose volume where one says the same thing, and a
+    note for the report.
+
+    - a named volume -> a claim: a new one the operator creates (size
+      :data:`GUESSED_CLAIM_SIZE`, a guess to check; ``ReadWriteMany`` when several pods
+      mount it) when only this service uses it, else an existing claim named after the
+      volume (``claimName``), which every service that shares it mounts;
+    - an anonymous volume -> an emptyDir; a tmpfs -> an emptyDir in memory;
+    - a bind mount -> no entry (a host path has no equivalent; a single file cannot be
+      mounted from a ConfigMap without subPath): only the note of :func:`volume_note`.
+    """
+    kind = mount.get("type", "volume")
+    source = mount.get("source")
+    target = str(mount.get("target", ""))
+    if kind == "volume" and source:
+        name = dns_label(str(source))
+        claim: dict[str, Any]
+        if shared:
+            claim = {"claimName": name}
+            note = (
+                f"named volume {source} at {target}: spec.volumes {name} mounts the existing "
+                f"claim {name}, shared with other services: create it (ReadWriteMany when "
+                "they run on several nodes)"
+            )
+        else:
+            claim = {"size": GUESSED_CLAIM_SIZE}
+            if several_pods:
+                claim["accessModes"] = ["ReadWriteMany"]
+            modes = " ReadWriteMany (several pods mount it)" if several_pods else ""
+            note = (
+                f"named volume {source} at {target}: spec.volumes {name}, a new{modes} claim "
+                f"of {GUESSED_CLAIM_SIZE} (compose says no size: set yours); the operator "
+                "owns it, so deleting the resource deletes the claim"
+            )
+        if mount.get("read_only"):
+            claim["readOnly"] = True
+        return {"name": name, "mountPath": target, "persistentVolumeClaim": claim}, note
+    if kind in ("volume", "tmpfs"):
+        base = target.rstrip("/").rsplit("/", 1)[-1] or "scratch"
+        name = dns_label(f"scratch-{base}")
+        empty: dict[str, Any] = {"medium": "Memory"} if kind == "tmpfs" else {}
+        what = "a tmpfs" if kind == "tmpfs" else "an anonymous volume"
+        return (
+            {"name": name, "mountPath": target, "emptyDir": empty},
+            f"{what} at {target}: spec.volumes {name}, an emptyDir",
+        )
+    return None, ""
 
 
 # --- one service -------------------------------------------------------------------------
@@ -855,15 +914,36 @@ def _convert_service(
         spec["env"] = secret_env
 
     # what stays behind: volumes, ordering, other keys
+    volumes: list[dict[str, Any]] = []
+    several = (replicas or 1) > 1
     for mount in data.get("volumes") or ():
+        entry, note = volume_entry(
+            mount, several, _shared_volume(project, mount.get("source"), svc.compose_name)
+        )
+        if entry is not None and api_has_volumes():
+            problem = _volume_problem(entry, volumes)
+            if problem is None:
+                volumes.append(entry)
+                svc.note("volumes", note)
+                continue
+            svc.note("volumes", f"{volume_note(mount, project.volumes, svc.name)} ({problem})")
+            continue
         svc.note("volumes", volume_note(mount, project.volumes, svc.name))
+    if volumes:
+        spec["volumes"] = volumes
     depends = data.get("depends_on") or {}
     for other in sorted(depends):
         condition = (depends[other] or {}).get("condition", "service_started")
+        needed = project.services.get(other, {})
+        what = (
+            f"what {other} creates exists (it is a one-shot container)"
+            if is_one_shot(needed)
+            else f"{other} answers"
+        )
         svc.note(
             "ordering",
             f"depends_on {other} ({condition}): Kubernetes has no start ordering; "
-            f"{svc.name} must retry until {other} answers, and its readiness probe keeps it "
+            f"{svc.name} must retry until {what}, and its readiness probe keeps it "
             "out of its Service meanwhile",
         )
     deploy = data.get("deploy") or {}
@@ -888,11 +968,38 @@ def _convert_service(
     try:
         HuleEduService.model_validate(resource)
     except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        problems = "; ".join(_message(e["msg"]) for e in exc.errors())
         svc.note("validation", f"the converted resource is invalid ({problems}): not converted")
         return None, None
     secret = _secret(secret_name, namespace, svc.compose_name, secret_keys) if secret_keys else None
     return resource, secret
+
+
+def _shared_volume(project: ComposeProject, source: Any, compose_name: str) -> bool:
+    """The named volume ``source`` is mounted by another application service too."""
+    if not source:
+        return False
+    for other, data in project.services.items():
+        if other == compose_name or infrastructure_of(data.get("image")) or is_one_shot(data):
+            continue
+        if any(m.get("source") == source for m in data.get("volumes") or ()):
+            return True
+    return False
+
+
+def _volume_problem(entry: Mapping[str, Any], taken: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why ``entry`` cannot be a spec.volumes entry here (the API's own message), or None."""
+    if any(v["name"] == entry["name"] or v["mountPath"] == entry["mountPath"] for v in taken):
+        return "its name or mountPath is taken by another volume of this service"
+    try:
+        VolumeSpec.model_validate(entry)
+    except ValidationError as exc:
+        return "; ".join(_message(e["msg"]) for e in exc.errors())
+    return None
+
+
+def _message(text: str) -> str:
+    return str(text).removeprefix("Value error, ")
 
 
 def _target_port(data: Mapping[str, Any], compose_name: str) -> int | None:
@@ -971,5 +1078,20 @@ def convert(project: ComposeProject, namespace: str | None = None) -> ImportResu
     return ImportResult(
         resources=tuple(sorted(resources, key=lambda r: r["metadata"]["name"])),
         secrets=tuple(sorted(secrets, key=lambda s: s["metadata"]["name"])),
-        findings=tuple(sorted(findings, key=lambda f: (f.service, f.rule, f.message))),
+        findings=tuple(sorted(_grouped(findings), key=lambda f: (f.service, f.rule, f.message))),
     )
+
+
+def _grouped(findings: list[Finding]) -> list[Finding]:
+    """An ``unconverted`` line that several services share (``logging``, ``networks``...)
+    is said once, for the project, naming the services."""
+    services: dict[str, list[str]] = {}
+    for f in findings:
+        if f.rule == "unconverted":
+            services.setdefault(f.message, []).append(f.service)
+    out = [f for f in findings if f.rule != "unconverted" or len(services[f.message]) == 1]
+    for message, names in services.items():
+        if len(names) > 1:
+            key, _, why = message.partition(": ")
+            out.append(Finding("", "unconverted", f"{key} ({', '.join(sorted(names))}): {why}"))
+    return out

@@ -227,3 +227,20 @@ def test_output_does_not_depend_on_the_order_services_were_declared() -> None:
     random.Random(7).shuffle(names)
     again = convert(project({n: services[n] for n in names}), "ns")
     assert again == first
+
+
+def test_an_unconverted_key_several_services_share_is_reported_once() -> None:
+    a = {**CONTENT, "logging": {"driver": "json-file"}, "user": "1000"}
+    b = {**CONTENT, "logging": {"driver": "json-file"}}
+    result = convert(project({"a": a, "b": b}))
+    unconverted = [(f.service, f.message) for f in result.findings if f.rule == "unconverted"]
+    assert ("", "logging (a, b): the cluster's log pipeline collects stdout") in unconverted
+    assert [s for s, m in unconverted if m.startswith("user")] == ["a"]
+
+
+def test_a_volume_the_api_refuses_is_reported_in_its_words() -> None:
+    app = {**CONTENT, "volumes": [{"type": "volume", "source": "c", "target": "/tmp/c"}]}
+    result = convert(project({"app": app}, volumes={"c": None}))
+    assert "volumes" not in by_name(result.resources)["app"]["spec"]
+    (note,) = [f.message for f in result.findings if f.rule == "volumes"]
+    assert "spec.volumes[].mountPath: may not be at, under or above" in note

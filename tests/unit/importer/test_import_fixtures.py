@@ -139,6 +139,42 @@ def test_ports_from_ports_and_from_env(result: ImportResult) -> None:
     assert specs(result)["file-service"]["settings"]["HTTP_PORT"] == "4002"  # the app reads it
 
 
+def test_volumes_become_claims_and_empty_dirs_where_the_api_allows(
+    result: ImportResult,
+) -> None:
+    got = {n: s.get("volumes") for n, s in specs(result).items() if s.get("volumes")}
+    assert got == {
+        "content-service": [
+            {"name": "content-data", "mountPath": "/data", "persistentVolumeClaim": {"size": "1Gi"}}
+        ],
+        "essay-lifecycle-api": [
+            {
+                "name": "essay-uploads",
+                "mountPath": "/uploads",
+                "persistentVolumeClaim": {"claimName": "essay-uploads"},
+            }
+        ],
+        "essay-lifecycle-worker": [
+            {
+                "name": "essay-uploads",
+                "mountPath": "/uploads",
+                "persistentVolumeClaim": {"claimName": "essay-uploads", "readOnly": True},
+            }
+        ],
+        "nlp-service": [
+            {"name": "nlp-models", "mountPath": "/models", "persistentVolumeClaim": {"size": "1Gi"}}
+        ],
+        "spellchecker-service": [
+            {"name": "scratch-spellchecker", "mountPath": "/var/cache/spellchecker", "emptyDir": {}}
+        ],
+    }
+    notes = {f.message for f in result.findings if f.rule == "volumes"}
+    # /tmp is the runtime's: the API refuses it, and the report says so in its words.
+    assert any("gateway_cache" in n and "may not be at, under or above" in n for n in notes)
+    assert any("./static" in n and "an image concern" in n for n in notes)
+    assert any("./config/file-service.toml" in n and "a ConfigMap" in n for n in notes)
+
+
 def test_workers_are_workers(result: ImportResult) -> None:
     workers = {n for n, s in specs(result).items() if s["type"] == "worker"}
     assert workers == {"essay-lifecycle-worker", "nlp-service", "spellchecker-service"}

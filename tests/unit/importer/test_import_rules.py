@@ -7,6 +7,7 @@ import pytest
 
 from huleedu_operator.importer import rules
 from huleedu_operator.importer.rules import (
+    GUESSED_CLAIM_SIZE,
     HealthCheck,
     bootstrap_servers,
     bootstrap_topics,
@@ -26,6 +27,7 @@ from huleedu_operator.importer.rules import (
     probes_from,
     rewrite_urls,
     secret_reason,
+    volume_entry,
     volume_note,
 )
 
@@ -321,3 +323,38 @@ def test_volumes_say_pvc_configmap_or_image() -> None:
     assert "PersistentVolumeClaim" in writable
     scratch = volume_note({"type": "volume", "target": "/tmp/x"}, named, "x")
     assert "emptyDir" in scratch
+
+
+def test_a_named_volume_of_one_service_becomes_a_new_claim() -> None:
+    mount = {"type": "volume", "source": "content_data", "target": "/data"}
+    entry, note = volume_entry(mount, several_pods=False, shared=False)
+    assert entry == {
+        "name": "content-data",
+        "mountPath": "/data",
+        "persistentVolumeClaim": {"size": GUESSED_CLAIM_SIZE},
+    }
+    assert "set yours" in note
+    entry, _ = volume_entry(mount, several_pods=True, shared=False)
+    assert entry is not None
+    assert entry["persistentVolumeClaim"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_a_named_volume_shared_by_services_is_one_existing_claim() -> None:
+    mount = {"type": "volume", "source": "uploads", "target": "/u", "read_only": True}
+    entry, note = volume_entry(mount, several_pods=False, shared=True)
+    assert entry == {
+        "name": "uploads",
+        "mountPath": "/u",
+        "persistentVolumeClaim": {"claimName": "uploads", "readOnly": True},
+    }
+    assert "create it" in note
+
+
+def test_anonymous_volumes_and_tmpfs_are_empty_dirs_and_binds_have_no_entry() -> None:
+    entry, _ = volume_entry({"type": "volume", "target": "/var/cache/x"}, False, False)
+    assert entry == {"name": "scratch-x", "mountPath": "/var/cache/x", "emptyDir": {}}
+    entry, _ = volume_entry({"type": "tmpfs", "target": "/run/x"}, False, False)
+    assert entry is not None
+    assert entry["emptyDir"] == {"medium": "Memory"}
+    bind = {"type": "bind", "source": "./static", "target": "/srv", "read_only": True}
+    assert volume_entry(bind, False, False) == (None, "")
