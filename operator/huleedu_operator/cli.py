@@ -40,8 +40,20 @@ def format_validation_error(error: ValidationError, source: str) -> list[str]:
             if message.startswith(("spec.", "metadata."))
             else [f"{path}: {message}"]
         )
-        lines.extend(f"{source}: {part}" for part in parts)
+        indices = [p for p in item["loc"] if isinstance(p, int)]
+        lines.extend(f"{source}: {_with_indices(part, indices)}" for part in parts)
     return lines
+
+
+def _with_indices(message: str, indices: list[int]) -> str:
+    """``spec.env[]: ...`` as ``spec.env[0]: ...``: a rule on a list item is written once
+    for every item, the error's location says which one (as the API server's path does)."""
+    path, sep, rest = message.partition(": ")
+    for index in indices:
+        if "[]" not in path:
+            break
+        path = path.replace("[]", f"[{index}]", 1)
+    return f"{path}{sep}{rest}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,7 +158,7 @@ def render_command(
 def new(kind: str, name: str, output_dir: Path | None) -> None:
     """Scaffold a pattern-conformant service (code, tests, Dockerfile, HuleEduService)."""
     # The templates live with the runtime (one source); they need only jinja2.
-    from huleedu_runtime.scaffold import ScaffoldError, write_service
+    from huleedu_runtime.scaffold import ScaffoldError, next_steps, runtime_source, write_service
 
     target = output_dir or Path(name)
     try:
@@ -155,10 +167,9 @@ def new(kind: str, name: str, output_dir: Path | None) -> None:
         raise click.UsageError(str(exc)) from exc
     for path in written:
         click.echo(f"created {path}")
-    click.echo(
-        f"next: cd {target} && pip install -e . && pytest; "
-        f"kubectl apply -f {target / 'huleeduservice.yaml'}"
-    )
+    click.echo("next, in a fresh virtualenv:")
+    for step in next_steps(target, runtime_source()):
+        click.echo(f"  {step}")
 
 
 @main.command(name="import")

@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -92,7 +93,45 @@ _CEL_METRICS_PORT = (
 )
 
 
-TopicName = Annotated[str, StringConstraints(min_length=1, max_length=249, pattern=_TOPIC_PATTERN)]
+# Kafka refuses topic names longer than 249 characters, and "." and "..". A consumed topic
+# also names its dead-letter topic (topic + DLQ_SUFFIX), which must fit as well.
+KAFKA_TOPIC_MAX_LENGTH = 249
+TOPIC_MAX_LENGTH = KAFKA_TOPIC_MAX_LENGTH - len(contract.DLQ_SUFFIX)
+TOPIC_MESSAGE = (
+    f"a topic name is at most {TOPIC_MAX_LENGTH} characters (Kafka's "
+    f"{KAFKA_TOPIC_MAX_LENGTH} less the '{contract.DLQ_SUFFIX}' of its dead-letter topic) of "
+    "letters, digits, '.', '_' and '-', and not '.' or '..'; rename the topic"
+)
+
+
+def _topic_name(value: str) -> str:
+    if (
+        len(value) > TOPIC_MAX_LENGTH
+        or not re.fullmatch(_TOPIC_PATTERN, value)
+        or value in (".", "..")
+    ):
+        raise PydanticCustomError("topic_name", TOPIC_MESSAGE)
+    return value
+
+
+TopicName = Annotated[
+    str,
+    AfterValidator(_topic_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            # The bound keeps CEL's cost estimate small; the rule says what a name may be.
+            "maxLength": KAFKA_TOPIC_MAX_LENGTH,
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"size(self) <= {TOPIC_MAX_LENGTH} "
+                    f"&& self.matches('{_TOPIC_PATTERN}') && self != '.' && self != '..'",
+                    "message": TOPIC_MESSAGE,
+                }
+            ],
+        }
+    ),
+]
 Arg = Annotated[str, StringConstraints(max_length=4096)]
 
 
@@ -141,6 +180,139 @@ def _int_or_string() -> dict[str, Any]:
 
 def _free_form() -> dict[str, Any]:
     return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+
+# --- pod labels, annotations, node selector ---------------------------------------------
+# Label and annotation keys are qualified names (IsQualifiedName): an optional DNS-subdomain
+# prefix of at most 253 characters and "/", then a name of at most 63 characters. Two
+# patterns, because RE2 cannot bound the prefix's length and check its shape in one.
+QUALIFIED_NAME = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_QUALIFIED_PREFIX_LENGTH = r"^([^/]{1,253}/)?[^/]*$"
+LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
+LABEL_VALUE_MAX_LENGTH = 63
+MAP_MAX_PROPERTIES = 64
+ANNOTATION_VALUE_MAX_LENGTH = 4096
+"""64 annotations of 4 KiB: the API server's 256 KiB for all of an object's annotations."""
+SELECTOR_LABEL_KEYS = ("app.kubernetes.io/instance", contract.LABEL_SERVICE)
+"""The pod selector's labels (render/labels.py selector_labels): the operator sets them."""
+SECURITY_ANNOTATION_PREFIXES = (
+    "container.apparmor.security.beta.kubernetes.io/",  # AppArmor: unconfined, localhost/*
+    "seccomp.security.alpha.kubernetes.io/",  # the pod's seccomp profile (pre-1.27 kubelets)
+    "container.seccomp.security.alpha.kubernetes.io/",  # a container's seccomp profile
+    "security.alpha.kubernetes.io/",  # sysctls and unsafe-sysctls
+    "io.kubernetes.cri-o.",  # CRI-O's allowed annotations: devices, userns, cgroups, shm
+    "io.katacontainers.",  # Kata: hypervisor, kernel and guest options
+    "dev.gvisor.",  # gVisor: sandbox options
+    "run.oci.",  # crun: seccomp, groups, handler options
+)
+"""Annotations a kubelet or container runtime reads to change what the pod may do. The
+operator sets the pod's securityContext (restricted); none of these may loosen it."""
+_QUALIFIED_NAME_HINT = (
+    "an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' "
+    "or '.', starting and ending with a letter or digit (team, example.com/owner); rename "
+    "the key"
+)
+
+
+def _key_message(field: str, what: str) -> str:
+    return f"spec.{field}: keys must be {what} keys: {_QUALIFIED_NAME_HINT}"
+
+
+def _label_value_message(field: str) -> str:
+    return (
+        f"spec.{field}: values must be label values: at most {LABEL_VALUE_MAX_LENGTH} "
+        "letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or "
+        "empty); shorten or rename the value"
+    )
+
+
+def _count_message(field: str) -> str:
+    return f"spec.{field}: may have at most {MAP_MAX_PROPERTIES} entries; remove some"
+
+
+SELECTOR_LABELS_MESSAGE = (
+    "spec.podLabels: "
+    + " and ".join(SELECTOR_LABEL_KEYS)
+    + " are the pod selector's labels, which the operator sets; remove them (any other "
+    "key is fine)"
+)
+ANNOTATION_VALUE_MESSAGE = (
+    f"spec.podAnnotations: a value may be at most {ANNOTATION_VALUE_MAX_LENGTH} characters; "
+    "put large data in a ConfigMap and mount it (spec.volumes)"
+)
+SECURITY_ANNOTATION_MESSAGE = (
+    "spec.podAnnotations: an annotation under "
+    + ", ".join(SECURITY_ANNOTATION_PREFIXES)
+    + " would change the pod's security profile (AppArmor, seccomp, sysctls, container "
+    "runtime options) past the restricted securityContext the operator sets; remove it"
+)
+
+
+def is_qualified_name(key: str) -> bool:
+    return bool(re.fullmatch(QUALIFIED_NAME, key) and re.fullmatch(_QUALIFIED_PREFIX_LENGTH, key))
+
+
+def _keys_rule(field: str, what: str) -> dict[str, str]:
+    return {
+        "rule": f"self.all(k, k.matches({_cel_string(QUALIFIED_NAME)}) "
+        f"&& k.matches({_cel_string(_QUALIFIED_PREFIX_LENGTH)}))",
+        "message": _key_message(field, what),
+    }
+
+
+def _label_map_schema(field: str, *rules: dict[str, str]) -> dict[str, Any]:
+    """The CRD schema of a map of labels: bounded, label keys, label values."""
+    return {
+        "maxProperties": MAP_MAX_PROPERTIES,
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": LABEL_VALUE_MAX_LENGTH,
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self.matches({_cel_string(LABEL_VALUE)})",
+                    "message": _label_value_message(field),
+                }
+            ],
+        },
+        "x-kubernetes-validations": [_keys_rule(field, "label"), *rules],
+    }
+
+
+def _annotation_map_schema() -> dict[str, Any]:
+    prefixes = " || ".join(f"k.startsWith('{p}')" for p in SECURITY_ANNOTATION_PREFIXES)
+    return {
+        "maxProperties": MAP_MAX_PROPERTIES,
+        "additionalProperties": {"type": "string", "maxLength": ANNOTATION_VALUE_MAX_LENGTH},
+        "x-kubernetes-validations": [
+            _keys_rule("podAnnotations", "annotation"),
+            {"rule": f"!self.exists(k, {prefixes})", "message": SECURITY_ANNOTATION_MESSAGE},
+        ],
+    }
+
+
+def _string_map_problems(field: str, value: dict[str, str]) -> list[str]:
+    """The model's twin of the CRD's checks on podLabels, nodeSelector and podAnnotations."""
+    labels = field != "podAnnotations"
+    problems: list[str] = []
+    if len(value) > MAP_MAX_PROPERTIES:
+        problems.append(_count_message(field))
+    if not all(is_qualified_name(k) for k in value):
+        problems.append(_key_message(field, "label" if labels else "annotation"))
+    if labels and not all(
+        len(v) <= LABEL_VALUE_MAX_LENGTH and re.fullmatch(LABEL_VALUE, v) for v in value.values()
+    ):
+        problems.append(_label_value_message(field))
+    if field == "podLabels" and set(value) & set(SELECTOR_LABEL_KEYS):
+        problems.append(SELECTOR_LABELS_MESSAGE)
+    if not labels:
+        if any(len(v) > ANNOTATION_VALUE_MAX_LENGTH for v in value.values()):
+            problems.append(ANNOTATION_VALUE_MESSAGE)
+        if any(k.startswith(SECURITY_ANNOTATION_PREFIXES) for k in value):
+            problems.append(SECURITY_ANNOTATION_MESSAGE)
+    return problems
 
 
 class ApiModel(BaseModel):
@@ -203,6 +375,18 @@ class EnvVarSource(ApiModel):
 
 class EnvVar(ApiModel):
     """A container environment variable, as in a Pod spec."""
+
+    __rules__ = (
+        Rule(
+            # The API server would refuse it only when the Deployment is applied, naming
+            # the rendered container's env entry instead of the user's.
+            cel="!(has(self.value) && has(self.valueFrom))",
+            message="spec.env[]: set value or valueFrom, not both; a value read from a "
+            "Secret or ConfigMap goes in valueFrom alone",
+            field_path="",
+            check=lambda m: m.value is None or m.value_from is None,
+        ),
+    )
 
     name: str = Field(
         min_length=1, max_length=256, pattern=_ENV_NAME_PATTERN, description="Variable name."
@@ -529,6 +713,35 @@ class AutoscalingSpec(ApiModel):
     )
 
 
+_PERCENT = r"^(100|[1-9]?[0-9])%$"
+
+
+def _budget_value_message(field: str) -> str:
+    return (
+        f"spec.disruptionBudget.{field}: must be a pod count (0 or more) or a percentage from "
+        "0% to 100%, e.g. 1 or 25%; write a number without quotes, or a whole percentage"
+    )
+
+
+def _budget_value_schema(field: str) -> dict[str, Any]:
+    return {
+        **_int_or_string(),
+        "x-kubernetes-validations": [
+            {
+                "rule": f"type(self) == int ? int(self) >= 0 : string(self).matches('{_PERCENT}')",
+                "message": _budget_value_message(field),
+            }
+        ],
+    }
+
+
+def percentage(value: int | str) -> int | None:
+    """The N of an "N%" budget value, or None for a count (or a malformed string)."""
+    if isinstance(value, int) or not re.fullmatch(_PERCENT, value):
+        return None
+    return int(value[:-1])
+
+
 class DisruptionBudgetSpec(ApiModel):
     """PodDisruptionBudget for voluntary evictions (node drains)."""
 
@@ -539,19 +752,43 @@ class DisruptionBudgetSpec(ApiModel):
             field_path=".minAvailable",
             check=lambda m: m.min_available is None or m.max_unavailable is None,
         ),
+        Rule(
+            cel="!self.enabled || !has(self.maxUnavailable) "
+            "|| (type(self.maxUnavailable) == int ? int(self.maxUnavailable) != 0 "
+            ": string(self.maxUnavailable) != '0%')",
+            message="spec.disruptionBudget.maxUnavailable: 0 lets no pod be evicted, so every "
+            "node drain would hang; set at least 1 (or 1%), or enabled: false for no budget",
+            field_path=".maxUnavailable",
+            check=lambda m: not m.enabled or m.max_unavailable not in (0, "0%"),
+        ),
     )
 
     enabled: bool = Field(default=True, description="Create the PodDisruptionBudget.")
     min_available: int | str | None = Field(
         default=None,
-        description="Pods that must stay up (number or percentage).",
-        json_schema_extra=_int_or_string(),
+        description="Pods that must stay up: a count below the replica count, or a "
+        "percentage (rounded up) that leaves at least one pod evictable.",
+        json_schema_extra=_budget_value_schema("minAvailable"),
     )
     max_unavailable: int | str | None = Field(
         default=None,
-        description="Pods that may be down (number or percentage). Default: 1.",
-        json_schema_extra=_int_or_string(),
+        description="Pods that may be down: a count of at least 1, or a percentage "
+        "(rounded up) above 0%. Default: 1.",
+        json_schema_extra=_budget_value_schema("maxUnavailable"),
     )
+
+    @field_validator("min_available", "max_unavailable")
+    @classmethod
+    def _count_or_percentage(
+        cls, value: int | str | None, info: ValidationInfo
+    ) -> int | str | None:
+        if value is None:
+            return value
+        if (isinstance(value, int) and value < 0) or (
+            isinstance(value, str) and percentage(value) is None
+        ):
+            raise ValueError(_budget_value_message(to_camel(info.field_name or "")))
+        return value
 
 
 # --- volumes -------------------------------------------------------------------------
@@ -875,6 +1112,130 @@ class TopologySpreadSpec(ApiModel):
     )
 
 
+# --- network isolation ---------------------------------------------------------------
+
+# A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63
+# characters; a label value: at most 63 characters, empty allowed.
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+_SELECTOR_KEY_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _LABEL_NAME + "$"
+)
+_SELECTOR_VALUE_PATTERN = r"^(" + _LABEL_NAME + ")?$"
+LABEL_KEY_MESSAGE = (
+    "keys must be label keys: an optional DNS subdomain and '/', then at most 63 letters, "
+    "digits, '-', '_' or '.', starting and ending with a letter or digit"
+)
+_MATCH_LABELS_MAX = 8
+
+
+def is_label_key(key: str) -> bool:
+    return len(key) <= 317 and re.fullmatch(_SELECTOR_KEY_PATTERN, key) is not None
+
+
+def is_label_value(value: str) -> bool:
+    return re.fullmatch(_SELECTOR_VALUE_PATTERN, value) is not None
+
+
+def _match_labels(value: dict[str, str]) -> dict[str, str]:
+    if not all(is_label_key(k) for k in value):
+        raise PydanticCustomError("label_key", LABEL_KEY_MESSAGE)
+    if not all(is_label_value(v) for v in value.values()):
+        raise PydanticCustomError(
+            "label_value",
+            "values must be label values: at most 63 letters, digits, '-', "
+            "'_' or '.', starting and ending with a letter or digit",
+        )
+    return value
+
+
+MatchLabels = Annotated[
+    dict[str, str],
+    AfterValidator(_match_labels),
+    Field(max_length=_MATCH_LABELS_MAX),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": _MATCH_LABELS_MAX,
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": 63,
+                "pattern": _SELECTOR_VALUE_PATTERN,
+            },
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"self.all(k, size(k) <= 317 "
+                    f"&& k.matches({_cel_string(_SELECTOR_KEY_PATTERN)}))",
+                    "message": LABEL_KEY_MESSAGE,
+                }
+            ],
+        }
+    ),
+]
+"""A label selector's matchLabels: at most 8 label key/value pairs."""
+
+
+class LabelSelector(ApiModel):
+    """Selects objects by their labels (matchLabels only). Empty: selects every one."""
+
+    match_labels: MatchLabels | None = Field(
+        default=None, description="Labels the object must all carry."
+    )
+
+
+class NetworkPeer(ApiModel):
+    """Further pods allowed in, with NetworkPolicy peer meaning: namespaceSelector alone
+    admits every pod in the matching namespaces, podSelector alone the matching pods in
+    this namespace, both the matching pods in the matching namespaces. Namespaces are
+    matched by their labels; kubernetes.io/metadata.name carries the name."""
+
+    __rules__ = (
+        Rule(
+            cel="has(self.namespaceSelector) || has(self.podSelector)",
+            message="spec.networkPolicy.ingressFrom[]: set namespaceSelector, podSelector or both",
+            field_path="",
+            check=lambda m: m.namespace_selector is not None or m.pod_selector is not None,
+        ),
+    )
+
+    namespace_selector: LabelSelector | None = Field(
+        default=None,
+        description="Namespaces, by label (e.g. kubernetes.io/metadata.name: "
+        "ingress-nginx); {} selects every namespace.",
+    )
+    pod_selector: LabelSelector | None = Field(
+        default=None, description="Pods, by label; {} selects every pod."
+    )
+
+
+class NetworkPolicySpec(ApiModel):
+    """Ingress isolation of the pods: a NetworkPolicy the operator renders by default.
+    Allowed in: the service port (http) from pods in this namespace, the metrics port
+    from the operator's scraper (its namespace and pod labels are operator settings),
+    and every declared port from ingressFrom. Nothing else; egress is not restricted."""
+
+    __rules__ = (
+        Rule(
+            cel="self.enabled || !has(self.ingressFrom)",
+            message="spec.networkPolicy.ingressFrom: has no effect with enabled: false; "
+            "remove it or enable the policy",
+            field_path=".ingressFrom",
+            check=lambda m: m.enabled or m.ingress_from is None,
+        ),
+    )
+
+    enabled: bool = Field(
+        default=True,
+        description="false: render no NetworkPolicy; the pods accept whatever the "
+        "cluster's other policies allow.",
+    )
+    ingress_from: list[NetworkPeer] | None = Field(
+        default=None,
+        max_length=8,
+        description="Further sources allowed to every port the pod declares (spec.port "
+        "and spec.metrics.port), e.g. an ingress controller's namespace.",
+    )
+
+
 class MigrationsSpec(ApiModel):
     """A command run as an init container before the app starts (e.g. alembic upgrade)."""
 
@@ -887,8 +1248,19 @@ class MigrationsSpec(ApiModel):
     )
 
 
+# The pod count a minAvailable must stay below: the autoscaler's floor, or spec.replicas.
+_CEL_PDB_PODS = (
+    "(has(self.autoscaling) && self.autoscaling.enabled "
+    "? self.autoscaling.minReplicas : self.replicas)"
+)
+
+
 def _probe_port_declared(spec: HuleEduServiceSpec, probe: str) -> bool:
     return spec.probe_port_declared(probe)
+
+
+# CEL for HuleEduServiceSpec.consumes(), shared by the rules that cap consumers.
+_CONSUMES_CEL = "has(self.kafka) && has(self.kafka.topics) && size(self.kafka.topics) > 0"
 
 
 class HuleEduServiceSpec(ApiModel):
@@ -908,22 +1280,37 @@ class HuleEduServiceSpec(ApiModel):
             field_path=".port",
             check=lambda m: m.type == "http" or m.port is None,
         ),
+        # Every resource that consumes (a worker, or an http service with topics) is one
+        # consumer group: more consumers than partitions sit idle.
         Rule(
-            cel="!has(self.autoscaling) || !self.autoscaling.enabled || self.type == 'http' "
-            "|| (has(self.kafka) && has(self.kafka.partitions) "
+            cel="!has(self.autoscaling) || !self.autoscaling.enabled "
+            f"|| !({_CONSUMES_CEL}) "
+            "|| (has(self.kafka.partitions) "
             "&& self.autoscaling.maxReplicas <= self.kafka.partitions)",
-            message="spec.autoscaling.maxReplicas: a worker cannot use more consumers than "
-            "partitions; set spec.kafka.partitions and keep maxReplicas at or below it",
+            message="spec.autoscaling.maxReplicas: a consumer group cannot use more consumers "
+            "than partitions; set spec.kafka.partitions and keep maxReplicas at or below it",
             field_path=".autoscaling.maxReplicas",
             check=lambda m: (
-                m.autoscaling is None
-                or not m.autoscaling.enabled
-                or m.type == "http"
+                not m.autoscaled()
+                or not m.consumes()
                 or (
                     m.kafka is not None
                     and m.kafka.partitions is not None
+                    and m.autoscaling is not None
                     and m.autoscaling.max_replicas <= m.kafka.partitions
                 )
+            ),
+        ),
+        Rule(
+            # While autoscaling, spec.replicas is ignored (the maxReplicas rule applies).
+            cel=f"!({_CONSUMES_CEL}) || !has(self.kafka.partitions) || !has(self.replicas) "
+            "|| (has(self.autoscaling) && self.autoscaling.enabled) "
+            "|| self.replicas <= self.kafka.partitions",
+            message="spec.replicas: a consumer group cannot use more consumers than partitions; "
+            "keep replicas at or below spec.kafka.partitions",
+            field_path=".replicas",
+            check=lambda m: (
+                m.consumer_cap() is None or m.autoscaled() or m.replicas <= (m.consumer_cap() or 0)
             ),
         ),
         Rule(
@@ -953,12 +1340,15 @@ class HuleEduServiceSpec(ApiModel):
         Rule(
             cel="!has(self.disruptionBudget) || !self.disruptionBudget.enabled "
             "|| !has(self.disruptionBudget.minAvailable) "
-            "|| type(self.disruptionBudget.minAvailable) == string "
-            "|| (has(self.autoscaling) && self.autoscaling.enabled "
-            "? int(self.disruptionBudget.minAvailable) < self.autoscaling.minReplicas "
-            ": int(self.disruptionBudget.minAvailable) < self.replicas)",
-            message="spec.disruptionBudget.minAvailable: must be lower than the replica count, "
-            "or no pod could ever be evicted and node drains would hang",
+            "|| (type(self.disruptionBudget.minAvailable) == string "
+            f"? (!string(self.disruptionBudget.minAvailable).matches('{_PERCENT}') "
+            "|| int(string(self.disruptionBudget.minAvailable).replace('%', '')) "
+            f"* {_CEL_PDB_PODS} <= 100 * ({_CEL_PDB_PODS} - 1)) "
+            f": int(self.disruptionBudget.minAvailable) < {_CEL_PDB_PODS})",
+            message="spec.disruptionBudget.minAvailable: must be lower than the replica count "
+            "(spec.autoscaling.minReplicas while autoscaling; a percentage of it is rounded "
+            "up), or no pod could ever be evicted and node drains would hang; lower it, or "
+            "use maxUnavailable: 1",
             field_path=".disruptionBudget.minAvailable",
             check=lambda m: m.pdb_allows_eviction(),
         ),
@@ -1094,7 +1484,9 @@ class HuleEduServiceSpec(ApiModel):
         default=None, max_length=16, description="Secrets for pulling the image."
     )
     node_selector: dict[str, str] | None = Field(
-        default=None, description="Node labels the pod must match."
+        default=None,
+        description=f"Node labels the pod must match (at most {MAP_MAX_PROPERTIES}).",
+        json_schema_extra=_label_map_schema("nodeSelector"),
     )
     tolerations: list[Toleration] | None = Field(
         default=None, max_length=64, description="Pod tolerations."
@@ -1102,9 +1494,25 @@ class HuleEduServiceSpec(ApiModel):
     affinity: dict[str, Any] | None = Field(
         default=None, description="Pod affinity (as in a Pod spec).", json_schema_extra=_free_form()
     )
-    pod_labels: dict[str, str] | None = Field(default=None, description="Extra pod labels.")
+    pod_labels: dict[str, str] | None = Field(
+        default=None,
+        description=f"Extra pod labels (at most {MAP_MAX_PROPERTIES}). Not the selector's "
+        + " or ".join(SELECTOR_LABEL_KEYS)
+        + "; the operator's other app.kubernetes.io labels win over these.",
+        json_schema_extra=_label_map_schema(
+            "podLabels",
+            {
+                "rule": " && ".join(f"!('{k}' in self)" for k in SELECTOR_LABEL_KEYS),
+                "message": SELECTOR_LABELS_MESSAGE,
+            },
+        ),
+    )
     pod_annotations: dict[str, str] | None = Field(
-        default=None, description="Extra pod annotations."
+        default=None,
+        description=f"Extra pod annotations (at most {MAP_MAX_PROPERTIES}, values at most "
+        f"{ANNOTATION_VALUE_MAX_LENGTH} characters). Annotations that change the pod's "
+        "security profile (AppArmor, seccomp, sysctls, container runtime options) are refused.",
+        json_schema_extra=_annotation_map_schema(),
     )
     probes: Probes = Field(default_factory=Probes, description="Liveness/readiness probes.")
     kafka: KafkaSpec | None = Field(
@@ -1154,6 +1562,12 @@ class HuleEduServiceSpec(ApiModel):
         description="Pod topology spread. Default: spread over nodes and zones (a preference, "
         "ScheduleAnyway) whenever more than one pod may run.",
     )
+    network_policy: NetworkPolicySpec | None = Field(
+        default=None,
+        description="Ingress isolation. Default: a NetworkPolicy that admits the service "
+        "port (http) from pods in this namespace and the metrics port from the operator's "
+        "scraper, nothing else; egress is not restricted.",
+    )
 
     @field_validator("settings")
     @classmethod
@@ -1166,6 +1580,17 @@ class HuleEduServiceSpec(ApiModel):
                 "spec.settings: keys must be environment variable names (letters, digits, "
                 f"underscore; not starting with a digit); rename {', '.join(bad)}"
             )
+        return value
+
+    @field_validator("node_selector", "pod_labels", "pod_annotations")
+    @classmethod
+    def _string_maps_are_bounded_and_well_formed(
+        cls, value: dict[str, str] | None, info: ValidationInfo
+    ) -> dict[str, str] | None:
+        # The CRD checks the same with maxProperties, maxLength and CEL on the map.
+        problems = _string_map_problems(to_camel(info.field_name or ""), value or {})
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     # --- derived values the renderer and the rules share ------------------------------
@@ -1212,6 +1637,14 @@ class HuleEduServiceSpec(ApiModel):
     def autoscaled(self) -> bool:
         return self.autoscaling is not None and self.autoscaling.enabled
 
+    def consumes(self) -> bool:
+        """A consumer group: a worker, or an http service with topics."""
+        return self.kafka is not None and bool(self.kafka.topics)
+
+    def consumer_cap(self) -> int | None:
+        """The most consumers that can hold a partition (None: unknown)."""
+        return self.kafka.partitions if self.consumes() and self.kafka is not None else None
+
     def claims(self) -> list[tuple[VolumeSpec, ClaimVolume]]:
         return [
             (v, v.persistent_volume_claim)
@@ -1230,10 +1663,16 @@ class HuleEduServiceSpec(ApiModel):
 
     def pdb_allows_eviction(self) -> bool:
         budget = self.disruption_budget
-        if budget is None or not budget.enabled or not isinstance(budget.min_available, int):
+        if budget is None or not budget.enabled or budget.min_available is None:
             return True
         floor = self.autoscaling.min_replicas if self.autoscaling and self.autoscaled() else None
-        return budget.min_available < (floor if floor is not None else self.replicas)
+        pods = floor if floor is not None else self.replicas
+        if isinstance(budget.min_available, int):
+            return budget.min_available < pods
+        # The disruption controller rounds a minAvailable percentage up: ceil(p * pods / 100)
+        # must stay below pods, i.e. p * pods <= 100 * (pods - 1).
+        percent = percentage(budget.min_available)
+        return percent is None or percent * pods <= 100 * (pods - 1)
 
 
 class Condition(BaseModel):

@@ -41,10 +41,13 @@ def kafka_settings(resource: HuleEduService, defaults: RenderDefaults) -> dict[s
     data = {
         Env.KAFKA_BOOTSTRAP_SERVERS: servers,
         Env.KAFKA_CONSUMER_GROUP: kafka.consumer_group or resource.name,
-        Env.KAFKA_TOPICS: contract.KAFKA_TOPICS_SEPARATOR.join(kafka.topics),
-        Env.KAFKA_AUTO_OFFSET_RESET: kafka.auto_offset_reset,
-        Env.KAFKA_MAX_POLL_RECORDS: str(kafka.max_poll_records),
     }
+    if kafka.topics:
+        # An http service with kafka and no topics only produces: no topics to consume is
+        # no KAFKA_TOPICS at all (the runtime's default, []), not an empty string.
+        data[Env.KAFKA_TOPICS] = contract.KAFKA_TOPICS_SEPARATOR.join(kafka.topics)
+    data[Env.KAFKA_AUTO_OFFSET_RESET] = kafka.auto_offset_reset
+    data[Env.KAFKA_MAX_POLL_RECORDS] = str(kafka.max_poll_records)
     optional = {
         Env.KAFKA_SESSION_TIMEOUT_MS: kafka.session_timeout_ms,
         Env.KAFKA_HEARTBEAT_INTERVAL_MS: kafka.heartbeat_interval_ms,

@@ -119,7 +119,9 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
             spec["autoscaling"]["lagThreshold"] = draw(st.integers(1, 1000))
 
     if kind == "worker" or draw(st.booleans()):
-        spec["kafka"] = draw(kafka_specs(max_r if autoscale and kind == "worker" else None))
+        # A consumer group (worker, or http with topics) holds at most one consumer per
+        # partition: replicas and the autoscaler's ceiling stay within the partitions.
+        spec["kafka"] = draw(kafka_specs(max_r if autoscale else spec["replicas"] or None))
 
     metrics_on = draw(st.booleans())
     metrics: dict[str, Any] = {"enabled": metrics_on}
@@ -140,7 +142,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         spec["disruptionBudget"] = {"enabled": False}
     elif budget == "min-int" and floor > 0:
         spec["disruptionBudget"] = {"minAvailable": draw(st.integers(0, floor - 1))}
-    elif budget == "min-pct":
+    elif budget == "min-pct" and floor >= 2:
+        # Rounded up, 50% of 1 pod is that pod: only from 2 pods is one left to evict.
         spec["disruptionBudget"] = {"minAvailable": "50%"}
     elif budget == "max":
         spec["disruptionBudget"] = {"maxUnavailable": draw(st.sampled_from([1, 2, "25%"]))}
