@@ -896,8 +896,10 @@ def _convert_service(
         settings[key] = rewritten
 
     if kafka or topics:
-        if topics:
-            kafka["topics"] = topics
+        # topics always, even empty: the CRD's CEL rules on spec.kafka read self.topics,
+        # which has no schema default, so the API server refuses a kafka block without
+        # it ("no such key: topics") although the model accepts it.
+        kafka["topics"] = topics
         spec["kafka"] = kafka
         if topics:
             svc.note("kafka", f"spec.kafka.topics {topics} from {', '.join(topic_vars)}")

@@ -244,3 +244,11 @@ def test_a_volume_the_api_refuses_is_reported_in_its_words() -> None:
     assert "volumes" not in by_name(result.resources)["app"]["spec"]
     (note,) = [f.message for f in result.findings if f.rule == "volumes"]
     assert "spec.volumes[].mountPath: may not be at, under or above" in note
+
+
+def test_an_http_service_with_brokers_but_no_topics_says_topics_empty() -> None:
+    # The CRD's rules on spec.kafka read self.topics (no schema default): the API server
+    # refuses a kafka block without it, so the importer always writes it.
+    app = {**CONTENT, "environment": {"KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"}}
+    spec = by_name(convert(project({"app": app})).resources)["app"]["spec"]
+    assert spec["kafka"] == {"bootstrapServers": "kafka:9092", "topics": []}
