@@ -10,6 +10,7 @@ Dockerfile ``FROM`` the runtime image and a ``HuleEduService`` manifest.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -86,3 +87,30 @@ def write_service(kind: str, name: str, output_dir: Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
     return targets
+
+
+def runtime_source() -> Path | None:
+    """The huleedu-operator checkout this runtime is installed from (editable), if any."""
+    root = Path(__file__).resolve().parents[2]
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and 'name = "huleedu-operator"' in pyproject.read_text("utf-8"):
+        return root
+    return None
+
+
+def next_steps(target: Path, source: Path | None) -> list[str]:
+    """Shell commands from a fresh virtualenv to the service's tests passing and deployed.
+
+    The runtime comes from the checkout the scaffolder runs from (``source``, see
+    :func:`runtime_source`), or, with ``None`` (an installed wheel), from the package
+    index ``dependencies`` resolves against. Paths after ``cd`` are relative to the
+    service.
+    """
+    runtime = f"-e {shlex.quote(f'{source}[runtime]')} " if source is not None else ""
+    return [
+        f"cd {shlex.quote(str(target))}",
+        "python3 -m venv .venv && . .venv/bin/activate",
+        f"pip install {runtime}-e '.[test]'",
+        "pytest",
+        "kubectl apply -f huleeduservice.yaml",
+    ]
