@@ -220,3 +220,22 @@ def test_no_expose_no_route_and_no_ingress() -> None:
     result = render(http(), RenderDefaults(capabilities=frozenset(Capability)))
     assert not result.by_kind("Ingress")
     assert not result.by_kind("HTTPRoute")
+
+
+def test_the_operator_settings_choose_the_gateway_and_the_ingress_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huleedu_operator.controller.settings import OperatorSettings
+
+    monkeypatch.setenv("HULEEDU_OPERATOR_GATEWAY_NAME", "edge")
+    monkeypatch.setenv("HULEEDU_OPERATOR_GATEWAY_NAMESPACE", "gateway-system")
+    monkeypatch.setenv("HULEEDU_OPERATOR_INGRESS_CLASS_NAME", "nginx")
+    settings = OperatorSettings()
+    resource = http(expose={"host": "a.example"})
+    (route,) = render(
+        resource, settings.render_defaults(frozenset({Capability.GATEWAY_API}))
+    ).by_kind("HTTPRoute")
+    assert route["spec"]["parentRefs"][0]["name"] == "edge"
+    assert route["spec"]["parentRefs"][0]["namespace"] == "gateway-system"
+    (ingress,) = render(resource, settings.render_defaults(frozenset())).by_kind("Ingress")
+    assert ingress["spec"]["ingressClassName"] == "nginx"
