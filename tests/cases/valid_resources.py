@@ -667,6 +667,45 @@ VALID_CASES: tuple[ValidCase, ...] = (
             },
         ),
     ),
+    # NetworkPolicy: further sources on every declared port (an ingress controller's
+    # namespace, labelled pods of another namespace, every namespace's pods of one label).
+    ValidCase(
+        "network-policy-ingress-from",
+        document(
+            "content-service",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/content-service:1.4.2",
+                "metrics": {"port": 9100},
+                "networkPolicy": {
+                    "ingressFrom": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                            }
+                        },
+                        {
+                            "namespaceSelector": {"matchLabels": {"team": "grading"}},
+                            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "grader"}},
+                        },
+                        {"namespaceSelector": {}, "podSelector": {"matchLabels": {"probe": "x"}}},
+                    ]
+                },
+            },
+        ),
+    ),
+    ValidCase(
+        "network-policy-disabled",
+        document(
+            "spellchecker",
+            {
+                "type": "worker",
+                "image": "ghcr.io/huleedu/spellchecker:2.0.0",
+                "kafka": {"topics": ["huleedu.essays.submitted.v1"]},
+                "networkPolicy": {"enabled": False},
+            },
+        ),
+    ),
     # Every field that names another object, each with a dotted DNS-1123 subdomain (valid
     # for ConfigMaps, Secrets and ServiceAccounts, though not for the resource itself), and
     # env sources the operator passes through without modelling them.

@@ -332,6 +332,7 @@ def _write_requests(kubectl: Callable[..., Any]) -> float:
         "services",
         "configmaps",
         "poddisruptionbudgets",
+        "networkpolicies",
         "horizontalpodautoscalers",
         "events",
     }

@@ -31,7 +31,12 @@ def test_render_prints_the_children_of_the_http_example_as_yaml() -> None:
     result = invoke("render", "-f", str(EXAMPLES / "content-service.yaml"))
     assert result.exit_code == 0, result.stderr
     children = documents(result.stdout)
-    assert [c["kind"] for c in children] == ["Deployment", "Service", "PodDisruptionBudget"]
+    assert [c["kind"] for c in children] == [
+        "NetworkPolicy",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+    ]
     assert all(c["metadata"]["namespace"] == "huleedu" for c in children)
     assert result.stderr == ""
 

@@ -132,6 +132,9 @@ the operator only ever *references* Secrets by name in the pod templates it rend
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # New claims of spec.volumes, and spec.expose: an Ingress, or an HTTPRoute when the
 # Gateway API is installed.
 - apiGroups: [""]

@@ -36,6 +36,7 @@ CHILD_KINDS: tuple[ChildKind, ...] = (
     ChildKind("Ingress", "networking.k8s.io", "v1", "ingresses"),
     ChildKind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes", Capability.GATEWAY_API),
     ChildKind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets"),
+    ChildKind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
     ChildKind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers"),
     ChildKind(
         "ServiceMonitor", "monitoring.coreos.com", "v1", "servicemonitors", Capability.MONITORING

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from huleedu_operator.api.v1alpha1 import is_label_key, is_label_value
 from huleedu_operator.controller.namespaces import NamespaceSelection
 from huleedu_operator.render import Capability, RenderDefaults
 
@@ -100,6 +101,26 @@ class OperatorSettings(BaseSettings):
         "pod template. See controller/capabilities.py.",
     )
 
+    network_policies: bool = Field(
+        default=True,
+        description="Render a NetworkPolicy per resource (ingress only on its declared "
+        "ports; a resource opts out with spec.networkPolicy.enabled: false). false: none for "
+        "any resource, e.g. where the cluster's own policies govern.",
+    )
+    scraper_namespace: str = Field(
+        default=RenderDefaults().scraper_namespace,
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Namespace of the Prometheus scraping the services: the NetworkPolicy "
+        "admits it to the metrics port.",
+    )
+    scraper_pod_selector: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(RenderDefaults().scraper_pod_selector),
+        description="Labels of the scraper's pods, as key=value[,key=value]; empty: every "
+        "pod in scraper_namespace.",
+    )
+
     @field_validator("namespaces", mode="before")
     @classmethod
     def _split_namespaces(cls, value: object) -> object:
@@ -111,6 +132,27 @@ class OperatorSettings(BaseSettings):
     @classmethod
     def _check_namespaces(cls, value: list[str]) -> list[str]:
         NamespaceSelection.parse(value)  # a bad entry stops the operator at start, named
+        return value
+
+    @field_validator("scraper_pod_selector", mode="before")
+    @classmethod
+    def _split_selector(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = [p.strip() for p in value.split(",") if p.strip()]
+        bad = [p for p in pairs if "=" not in p]
+        if bad:
+            raise ValueError(f"expected key=value[,key=value], got {', '.join(bad)}")
+        return dict((k.strip(), v.strip()) for k, v in (p.split("=", 1) for p in pairs))
+
+    @field_validator("scraper_pod_selector")
+    @classmethod
+    def _check_selector(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(
+            f"{k}={v}" for k, v in value.items() if not (is_label_key(k) and is_label_value(v))
+        )
+        if bad:
+            raise ValueError(f"not a label key=value: {', '.join(bad)}")
         return value
 
     def namespace_selection(self) -> NamespaceSelection:
@@ -129,4 +171,7 @@ class OperatorSettings(BaseSettings):
             gateway_namespace=self.gateway_namespace,
             ingress_class_name=self.ingress_class_name,
             capabilities=capabilities,
+            network_policies=self.network_policies,
+            scraper_namespace=self.scraper_namespace,
+            scraper_pod_selector=tuple(sorted(self.scraper_pod_selector.items())),
         )

@@ -25,6 +25,7 @@ from huleedu_operator.render.errors import RenderError
 from huleedu_operator.render.expose import render_expose
 from huleedu_operator.render.labels import common_labels, selector_string
 from huleedu_operator.render.monitoring import render_monitor, scrape_annotations
+from huleedu_operator.render.network_policy import render_network_policy, wants_network_policy
 from huleedu_operator.render.service import render_service, service_url
 from huleedu_operator.render.volumes import render_claims
 
@@ -87,6 +88,9 @@ def render(resource: HuleEduService, defaults: RenderDefaults | None = None) -> 
     if settings:
         children.append(render_kafka_configmap(resource, settings))
     children.extend(render_claims(resource))
+    if wants_network_policy(resource, defaults):
+        # Before the Deployment: no pod of a new resource runs without its isolation.
+        children.append(render_network_policy(resource, defaults))
     children.append(render_deployment(resource, defaults))
     if spec.type == "http":
         children.append(render_service(resource, scrape_annotations(resource, defaults)))

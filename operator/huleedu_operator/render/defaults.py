@@ -48,3 +48,10 @@ class RenderDefaults:
     ingress_class_name: str | None = None
     """ingressClassName of rendered Ingresses; unset: the cluster's default class."""
     capabilities: frozenset[Capability] = field(default_factory=frozenset)
+    network_policies: bool = True
+    """Render a NetworkPolicy per resource (each can opt out: spec.networkPolicy)."""
+    scraper_namespace: str = "monitoring"
+    """Namespace of the Prometheus that scrapes the metrics port (the NetworkPolicy
+    admits it there)."""
+    scraper_pod_selector: tuple[tuple[str, str], ...] = (("app.kubernetes.io/name", "prometheus"),)
+    """Labels of the scraper's pods; empty: every pod in ``scraper_namespace``."""

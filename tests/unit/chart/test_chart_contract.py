@@ -158,6 +158,36 @@ def test_values_reach_the_operator_as_env() -> None:
     assert settings.namespaces == ["team-a", "team-b"]
 
 
+def test_network_policy_values_reach_the_operator_as_env() -> None:
+    def settings_of(*args: str) -> OperatorSettings:
+        env = env_of(manifests(*args))
+        return OperatorSettings.model_validate(
+            {
+                k.removeprefix(ENV_PREFIX).lower(): v
+                for k, v in env.items()
+                if k.startswith(ENV_PREFIX) and isinstance(v, str)
+            }
+        )
+
+    default = settings_of()
+    assert default.network_policies is True
+    assert default.scraper_namespace == "monitoring"
+    assert default.scraper_pod_selector == {"app.kubernetes.io/name": "prometheus"}
+    custom = settings_of(
+        "--set",
+        "operator.networkPolicies.enabled=false",
+        "--set",
+        "operator.networkPolicies.scraperNamespace=observability",
+        "--set",
+        "operator.networkPolicies.scraperPodSelector=app=vmagent\\,tier=metrics",
+    )
+    assert custom.network_policies is False
+    assert custom.scraper_namespace == "observability"
+    assert custom.scraper_pod_selector == {"app": "vmagent", "tier": "metrics"}
+    every_pod = settings_of("--set", "operator.networkPolicies.scraperPodSelector=")
+    assert every_pod.render_defaults(frozenset()).scraper_pod_selector == ()
+
+
 def test_probe_and_ports_match_the_operator_settings() -> None:
     docs = manifests("--set", "operator.metricsPort=9100", "--set", "operator.livenessPort=9101")
     c = container(docs)
@@ -385,6 +415,14 @@ def test_replicas_peer_per_namespace_in_namespaced_mode() -> None:
         ("watchNamespaces={a,!}", "/watchNamespaces/1"),
         ("watchNamespaces={!!a}", "/watchNamespaces/0"),
         ("peering.priority=highest", "/peering/priority"),
+        (
+            "operator.networkPolicies.scraperNamespace=Monitoring",
+            "/operator/networkPolicies/scraperNamespace",
+        ),
+        (
+            "operator.networkPolicies.scraperPodSelector=app",
+            "/operator/networkPolicies/scraperPodSelector",
+        ),
         ("image.pullPolicy=Sometimes", "/image/pullPolicy"),
         ("replicaCuont=2", "replicaCuont"),
     ],

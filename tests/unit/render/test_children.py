@@ -73,16 +73,32 @@ def render_spec(spec: dict[str, Any], *caps: Capability) -> Rendered:
 
 
 def test_http_renders_deployment_service_and_pdb_in_apply_order() -> None:
-    assert kinds(rendered("http")) == ["Deployment", "Service", "PodDisruptionBudget"]
+    assert kinds(rendered("http")) == [
+        "NetworkPolicy",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+    ]
 
 
 def test_worker_renders_its_kafka_configmap_first_and_no_service() -> None:
-    assert kinds(rendered("worker")) == ["ConfigMap", "Deployment", "PodDisruptionBudget"]
+    assert kinds(rendered("worker")) == [
+        "ConfigMap",
+        "NetworkPolicy",
+        "Deployment",
+        "PodDisruptionBudget",
+    ]
 
 
 def test_hybrid_http_service_with_kafka_gets_service_and_configmap() -> None:
     result = rendered("hybrid-http-kafka")
-    assert kinds(result) == ["ConfigMap", "Deployment", "Service", "PodDisruptionBudget"]
+    assert kinds(result) == [
+        "ConfigMap",
+        "NetworkPolicy",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+    ]
     (config,) = result.by_kind("ConfigMap")
     assert config["data"]["KAFKA_TOPICS"] == "huleedu.batch.completed.v1,huleedu.batch.failed.v1"
     assert config["data"]["KAFKA_CONSUMER_GROUP"] == "batch-orchestrator"
