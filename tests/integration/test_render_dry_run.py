@@ -68,7 +68,6 @@ def test_the_matrix_exercises_every_optional_kind(optional_apis: dict[str, str])
     }
     assert {"ServiceMonitor", "PodMonitor", "ScaledObject", "TriggerAuthentication"} <= kinds
     assert {"HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap", "Service"} <= kinds
-    assert "NetworkPolicy" in kinds
     assert {"PersistentVolumeClaim", "Ingress", "HTTPRoute"} <= kinds
     assert "NetworkPolicy" in kinds
     assert set(optional_apis) == {
