@@ -98,12 +98,23 @@ def crd(output: Path | None) -> None:
 @click.option("--namespace", "-n", default=None, help="Namespace for resources without one.")
 @click.option("--kafka-bootstrap-servers", envvar="HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS")
 @click.option("--runtime-image", envvar="HULEEDU_OPERATOR_RUNTIME_IMAGE", default=None)
+@click.option(
+    "--gateway-name",
+    envvar="HULEEDU_OPERATOR_GATEWAY_NAME",
+    default=None,
+    help="Gateway that HTTPRoutes attach to (with --capability gateway-api).",
+)
+@click.option("--gateway-namespace", envvar="HULEEDU_OPERATOR_GATEWAY_NAMESPACE", default=None)
+@click.option("--ingress-class-name", envvar="HULEEDU_OPERATOR_INGRESS_CLASS_NAME", default=None)
 def render_command(
     files: tuple[Any, ...],
     capabilities: tuple[str, ...],
     namespace: str | None,
     kafka_bootstrap_servers: str | None,
     runtime_image: str | None,
+    gateway_name: str | None,
+    gateway_namespace: str | None,
+    ingress_class_name: str | None,
 ) -> None:
     """Print the children the operator would create, offline, for GitOps review.
 
@@ -113,6 +124,9 @@ def render_command(
     defaults = RenderDefaults(
         kafka_bootstrap_servers=kafka_bootstrap_servers,
         capabilities=frozenset(Capability(c) for c in capabilities),
+        gateway_name=gateway_name,
+        gateway_namespace=gateway_namespace,
+        ingress_class_name=ingress_class_name,
     )
     if runtime_image:
         defaults = dataclasses.replace(defaults, runtime_image=runtime_image)

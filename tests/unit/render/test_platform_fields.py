@@ -239,3 +239,23 @@ def test_the_operator_settings_choose_the_gateway_and_the_ingress_class(
     assert route["spec"]["parentRefs"][0]["namespace"] == "gateway-system"
     (ingress,) = render(resource, settings.render_defaults(frozenset())).by_kind("Ingress")
     assert ingress["spec"]["ingressClassName"] == "nginx"
+
+
+def test_the_render_cli_renders_an_http_route_for_a_named_gateway(tmp_path: Any) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from huleedu_operator.cli import main
+
+    path = tmp_path / "svc.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            document("content-service", {"type": "http", "expose": {"host": "a.example"}})
+        )
+    )
+    args = ["render", "-f", str(path), "--capability", "gateway-api"]
+    routed = CliRunner().invoke(main, [*args, "--gateway-name", "edge"])
+    assert routed.exit_code == 0, routed.output
+    assert "kind: HTTPRoute" in routed.output
+    plain = CliRunner().invoke(main, args, env={"HULEEDU_OPERATOR_GATEWAY_NAME": ""})
+    assert "kind: Ingress" in plain.output
