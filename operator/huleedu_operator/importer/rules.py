@@ -212,6 +212,7 @@ class HealthCheck:
     timeout: int | None
     retries: int | None
     start_period: int | None
+    start_interval: int | None = None
 
 
 def _whole_seconds(value: Any, low: int, high: int) -> int | None:
@@ -248,6 +249,7 @@ def parse_healthcheck(healthcheck: Mapping[str, Any] | None) -> HealthCheck | No
         timeout=_whole_seconds(healthcheck.get("timeout"), 1, 3600),
         retries=max(1, min(100, int(retries))) if isinstance(retries, int) else None,
         start_period=_whole_seconds(healthcheck.get("start_period"), 0, 3600),
+        start_interval=_whole_seconds(healthcheck.get("start_interval"), 1, 3600),
     )
 
 
@@ -264,9 +266,10 @@ def api_has_volumes() -> bool:
 def probes_from(check: HealthCheck, port: int | None) -> tuple[dict[str, Any], list[str]]:
     """spec.probes from a healthcheck: its path and port for liveness and readiness, its
     interval/timeout/retries as periodSeconds/timeoutSeconds/failureThreshold, and its
-    start_period as a startupProbe (failureThreshold = ceil(start_period / period) +
-    retries), or, while the API has no startup probe, as liveness initialDelaySeconds.
-    Returns the probes and notes for the report."""
+    start_period as a startupProbe (periodSeconds = start_interval, else interval;
+    failureThreshold = ceil(start_period / periodSeconds) + retries), or, while the API
+    has no startup probe, as liveness initialDelaySeconds. Returns the probes and notes
+    for the report."""
     notes: list[str] = []
     probe: dict[str, Any] = {"path": check.path}
     if port is not None:
@@ -280,9 +283,13 @@ def probes_from(check: HealthCheck, port: int | None) -> tuple[dict[str, Any], l
     probes: dict[str, Any] = {"liveness": dict(probe), "readiness": dict(probe)}
     if check.start_period:
         if api_has_startup_probe():
-            period = check.period or 10
+            period = check.start_interval or check.period or 10
             budget = math.ceil(check.start_period / period) + (check.retries or 3)
-            probes["startup"] = {**probe, "failureThreshold": min(100, budget)}
+            probes["startup"] = {
+                **probe,
+                "periodSeconds": period,
+                "failureThreshold": min(100, budget),
+            }
         else:
             probes["liveness"]["initialDelaySeconds"] = check.start_period
             notes.append(
@@ -555,11 +562,9 @@ _DROPPED = {
     "container_name": "pods are named by their Deployment",
     "hostname": "pods are named by their Deployment",
     "labels": "container labels are not copied (spec.podLabels sets pod labels)",
-    "expose": "a Service exposes spec.port",
     "build": "build and push the image, then set spec.image",
     "env_file": "not read: create a ConfigMap or Secret from it and list it in spec.envFrom",
     "extra_hosts": "use DNS (a Service, or an ExternalName Service)",
-    "stop_grace_period": "set spec.shutdownGracePeriodSeconds",
     "user": "pods run as the image's user under the restricted Pod Security profile",
 }
 _HANDLED = frozenset(
@@ -574,6 +579,9 @@ _HANDLED = frozenset(
         "volumes",
         "deploy",
         "scale",
+        "expose",
+        "extends",  # the library resolved it
+        "stop_grace_period",
     }
 )
 _SPEC_OF_RESERVED = {
@@ -643,6 +651,15 @@ def _classify(
         if is_one_shot(data):
             topics = bootstrap_topics(argv)
             listed = f" It creates the topics {', '.join(topics)}." if topics else ""
+            owners = _migration_owners(project, compose_name, argv)
+            if owners:
+                command = ", ".join(argv or ())
+                listed += (
+                    f" It runs migrations: give {', '.join(dns_label(o) for o in owners)} "
+                    f"spec.migrations: {{command: [{command}]}} (an init container before each "
+                    "pod starts; compose's command replaces CMD only, so put the image's "
+                    "ENTRYPOINT first if it has one)."
+                )
             findings.append(
                 Finding(
                     compose_name,
@@ -683,6 +700,26 @@ def _classify(
     return apps, names, infra
 
 
+_MIGRATION = re.compile(r"\balembic\b.*\bupgrade\b|\bmigrate\b")
+
+
+def _migration_owners(
+    project: ComposeProject, compose_name: str, argv: Sequence[str] | None
+) -> list[str]:
+    """The application services a migration one-shot belongs to: those that depend on
+    it, else those running the same image."""
+    if not argv or not _MIGRATION.search(" ".join(argv)):
+        return []
+    image = project.services[compose_name].get("image")
+    apps = {
+        n: d
+        for n, d in project.services.items()
+        if n != compose_name and not is_one_shot(d) and infrastructure_of(d.get("image")) is None
+    }
+    dependents = sorted(n for n, d in apps.items() if compose_name in (d.get("depends_on") or {}))
+    return dependents or sorted(n for n, d in apps.items() if image and d.get("image") == image)
+
+
 def _decide_type(
     svc: _Service, port: int | None, check: HealthCheck | None, argv: list[str] | None
 ) -> str | None:
@@ -715,11 +752,13 @@ def _convert_service(
         )
 
     # port: the container side of ports, else the env that sets it, else the healthcheck
-    published = container_ports(data.get("ports"))
+    published = container_ports(data.get("ports")) or container_ports(data.get("expose"))
     port: int | None = None
     port_env: str | None = None
     if published:
         port = published[0]
+        if not data.get("ports"):
+            svc.note("port", f"no ports: spec.port {port} from expose")
         if len(published) > 1:
             svc.note(
                 "port",
@@ -759,6 +798,9 @@ def _convert_service(
     replicas = _replicas(data)
     if replicas is not None:
         spec["replicas"] = replicas
+    grace = _whole_seconds(data.get("stop_grace_period"), 1, 3600)
+    if grace is not None:
+        spec["shutdownGracePeriodSeconds"] = grace
     if kind == "http" and port is not None:
         spec["port"] = port
 
@@ -1005,7 +1047,7 @@ def _message(text: str) -> str:
 
 
 def _target_port(data: Mapping[str, Any], compose_name: str) -> int | None:
-    published = container_ports(data.get("ports"))
+    published = container_ports(data.get("ports")) or container_ports(data.get("expose"))
     if published:
         return published[0]
     env = {
