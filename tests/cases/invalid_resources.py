@@ -1259,6 +1259,76 @@ INVALID_CASES: tuple[InvalidCase, ...] = (
         "spec.env[0]",
         "set value or valueFrom, not both",
     ),
+    # --- env names the operator sets, and credentials, are not settings -----------------
+    InvalidCase(
+        "settings-sasl-password-in-the-pod-spec",
+        "rule",
+        {**with_kafka(), "settings": {"KAFKA_SASL_PASSWORD": "hunter2"}},
+        "spec.settings",
+        "a key is reserved",
+    ),
+    InvalidCase(
+        "settings-downgrade-the-security-protocol",
+        "rule",
+        {
+            **with_kafka(security={"protocol": "SASL_SSL", "sasl": _SASL}),
+            "settings": {"KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"},
+        },
+        "spec.settings",
+        "a key is reserved",
+    ),
+    InvalidCase(
+        "settings-override-the-prefixed-port",
+        "rule",
+        http(envPrefix="CONTENT_SERVICE_", settings={"CONTENT_SERVICE_PORT": "9000"}),
+        "spec.settings",
+        "plain and with spec.envPrefix",
+    ),
+    InvalidCase(
+        "env-overrides-the-prefixed-bootstrap-servers",
+        "rule",
+        worker(
+            envPrefix="EVENT_WORKER_",
+            env=[{"name": "EVENT_WORKER_KAFKA_BOOTSTRAP_SERVERS", "value": "evil:9092"}],
+        ),
+        "spec.env",
+        "a name is reserved",
+    ),
+    InvalidCase(
+        "env-overrides-the-tls-ca-file",
+        "rule",
+        worker(env=[{"name": "KAFKA_SSL_CAFILE", "value": "/tmp/ca.crt"}]),
+        "spec.env",
+        "KAFKA_SSL_CAFILE",
+    ),
+    InvalidCase(
+        "settings-database-password",
+        "schema",
+        http(settings={"DB_PASSWORD": "hunter2"}),
+        "spec.settings",
+        "name it in env[].valueFrom.secretKeyRef",
+    ),
+    InvalidCase(
+        "settings-api-key",
+        "schema",
+        http(settings={"OPENAI_API_KEY": "sk-x"}),
+        "spec.settings",
+        "a key looks like a credential",
+    ),
+    InvalidCase(
+        "settings-lowercase-client-secret",
+        "schema",
+        http(settings={"oauth_client_secret": "x"}),
+        "spec.settings",
+        "a key looks like a credential",
+    ),
+    InvalidCase(
+        "settings-private-key",
+        "schema",
+        http(settings={"JWT_PRIVATE_KEY": "-----BEGIN"}),
+        "spec.settings",
+        "a key looks like a credential",
+    ),
 )
 
 INVALID_BY_ID = {case.id: case for case in INVALID_CASES}

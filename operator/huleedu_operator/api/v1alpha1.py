@@ -70,23 +70,88 @@ _TOPIC_PATTERN = r"^[a-zA-Z0-9._-]+$"
 _CEL_HTTP_PORT = f"(has(self.port) ? self.port : {contract.DEFAULT_HTTP_PORT})"
 # Variables the operator derives from spec fields: setting them by hand would silently
 # break the agreement between probes, Service, grace period and consumer settings.
+# Every name the operator renders (render/env.py: the contract variables, the Kafka
+# ConfigMap, the SASL secretKeyRefs) and the runtime's Kafka TLS files, plain and with
+# spec.envPrefix: a setting or env entry of that name would override what the operator
+# derived (env beats the ConfigMap's envFrom), a security-protocol downgrade included.
+_SASL_SECRET = "spec.kafka.security.sasl.secretRef"  # noqa: S105 - a field path
+_TLS_SECRET = "spec.kafka.security.tls.secretRef"  # noqa: S105 - a field path
 RESERVED_ENV: dict[str, str] = {
     contract.Env.SERVICE_NAME: "metadata.name",
+    contract.Env.SERVICE_VERSION: "the tag of spec.image",
+    contract.Env.LOG_FORMAT: "its own setting (json)",
     contract.Env.PORT: "spec.port",
     contract.Env.METRICS_PORT: "spec.metrics.port",
     contract.Env.METRICS_PATH: "spec.metrics.path",
     contract.Env.SHUTDOWN_TIMEOUT_SECONDS: "spec.shutdownGracePeriodSeconds",
     contract.Env.SHUTDOWN_DRAIN_SECONDS: "spec.shutdownDrainSeconds",
+    contract.Env.HEARTBEAT_FILE: "its heartbeat liveness probe",
     contract.Env.KAFKA_BOOTSTRAP_SERVERS: "spec.kafka.bootstrapServers",
     contract.Env.KAFKA_CONSUMER_GROUP: "spec.kafka.consumerGroup",
     contract.Env.KAFKA_TOPICS: "spec.kafka.topics",
+    contract.Env.KAFKA_AUTO_OFFSET_RESET: "spec.kafka.autoOffsetReset",
+    contract.Env.KAFKA_MAX_POLL_RECORDS: "spec.kafka.maxPollRecords",
+    contract.Env.KAFKA_SESSION_TIMEOUT_MS: "spec.kafka.sessionTimeoutMs",
+    contract.Env.KAFKA_HEARTBEAT_INTERVAL_MS: "spec.kafka.heartbeatIntervalMs",
+    contract.Env.KAFKA_MAX_POLL_INTERVAL_MS: "spec.kafka.maxPollIntervalMs",
+    contract.Env.KAFKA_HANDLER_TIMEOUT_SECONDS: "spec.kafka.handlerTimeoutSeconds",
+    contract.Env.KAFKA_SECURITY_PROTOCOL: "spec.kafka.security.protocol",
+    contract.Env.KAFKA_SASL_MECHANISM: "spec.kafka.security.sasl.mechanism",
+    contract.Env.KAFKA_SASL_USERNAME: _SASL_SECRET,
+    contract.Env.KAFKA_SASL_PASSWORD: _SASL_SECRET,
+    contract.Env.KAFKA_SSL_DIR: _TLS_SECRET,
+    contract.Env.KAFKA_SSL_CAFILE: _TLS_SECRET,
+    contract.Env.KAFKA_SSL_CERTFILE: _TLS_SECRET,
+    contract.Env.KAFKA_SSL_KEYFILE: _TLS_SECRET,
 }
 _CEL_RESERVED = "[" + ", ".join(f"'{n}'" for n in RESERVED_ENV) + "]"
+
+
+def _reserved_by_source() -> str:
+    sources: dict[str, list[str]] = {}
+    for name, source in RESERVED_ENV.items():
+        sources.setdefault(source, []).append(name)
+    return ", ".join(f"{' and '.join(names)} from {s}" for s, names in sources.items())
+
+
 _RESERVED_HINT = (
-    "the operator sets it from its spec field ("
-    + ", ".join(f"{k} from {v}" for k, v in RESERVED_ENV.items())
+    "the operator sets it, plain and with spec.envPrefix ("
+    + _reserved_by_source()
     + "); set the spec field instead"
 )
+
+
+def reserved_env_names(prefix: str | None) -> frozenset[str]:
+    """The names a setting or env entry may not have under ``spec.envPrefix`` ``prefix``."""
+    return frozenset(RESERVED_ENV) | {f"{prefix}{n}" for n in RESERVED_ENV if prefix}
+
+
+def _cel_is_reserved(name: str) -> str:
+    return (
+        f"({name} in {_CEL_RESERVED} || (has(self.envPrefix) "
+        f"&& {_CEL_RESERVED}.exists(r, {name} == self.envPrefix + r)))"
+    )
+
+
+# A word of the name (between underscores) says it holds a credential, unless the last
+# word says it only points at one (DB_PASSWORD_FILE, TOKEN_URL, SECRET_NAME): the
+# importer's looks_like_credential, which sends such variables to a Secret.
+_CREDENTIAL_NAME = (
+    r"(?i)(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|APIKEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)(_|$)"
+)
+_POINTS_AT_A_CREDENTIAL = r"(?i)_(FILE|PATH|DIR|URL|NAME|ID|ALGORITHM)$"
+CREDENTIAL_SETTING_MESSAGE = (
+    "spec.settings: a key looks like a credential (PASSWORD, SECRET, TOKEN, API_KEY, "
+    "PRIVATE_KEY, CREDENTIAL...), and settings are literal values in the pod spec that "
+    "anyone who can read the Deployment can read; keep the value in a Secret and name it "
+    "in env[].valueFrom.secretKeyRef (or import it with envFrom[].secretRef)"
+)
+
+
+def looks_like_a_credential(name: str) -> bool:
+    return bool(re.search(_CREDENTIAL_NAME, name) and not re.search(_POINTS_AT_A_CREDENTIAL, name))
+
+
 _CEL_METRICS_PORT = (
     "(has(self.metrics) && has(self.metrics.port) ? self.metrics.port : "
     f"(self.type == 'http' ? {_CEL_HTTP_PORT} : {contract.DEFAULT_METRICS_PORT}))"
@@ -1353,16 +1418,16 @@ class HuleEduServiceSpec(ApiModel):
             check=lambda m: m.pdb_allows_eviction(),
         ),
         Rule(
-            cel=f"!has(self.settings) || !self.settings.exists(k, k in {_CEL_RESERVED})",
+            cel=f"!has(self.settings) || !self.settings.exists(k, {_cel_is_reserved('k')})",
             message=f"spec.settings: a key is reserved: {_RESERVED_HINT}",
             field_path=".settings",
-            check=lambda m: not set(m.settings or {}) & set(RESERVED_ENV),
+            check=lambda m: not set(m.settings or {}) & reserved_env_names(m.env_prefix),
         ),
         Rule(
-            cel=f"!has(self.env) || !self.env.exists(e, e.name in {_CEL_RESERVED})",
+            cel=f"!has(self.env) || !self.env.exists(e, {_cel_is_reserved('e.name')})",
             message=f"spec.env: a name is reserved: {_RESERVED_HINT}",
             field_path=".env",
-            check=lambda m: not {e.name for e in m.env or []} & set(RESERVED_ENV),
+            check=lambda m: not {e.name for e in m.env or []} & reserved_env_names(m.env_prefix),
         ),
         Rule(
             cel="self.type == 'http' || !has(self.expose)",
@@ -1462,7 +1527,12 @@ class HuleEduServiceSpec(ApiModel):
                     "rule": "self.all(k, k.matches('" + _ENV_NAME_PATTERN + "'))",
                     "message": "spec.settings: keys must be environment variable names "
                     "(letters, digits, underscore; not starting with a digit)",
-                }
+                },
+                {
+                    "rule": f"!self.exists(k, k.matches({_cel_string(_CREDENTIAL_NAME)}) "
+                    f"&& !k.matches({_cel_string(_POINTS_AT_A_CREDENTIAL)}))",
+                    "message": CREDENTIAL_SETTING_MESSAGE,
+                },
             ],
         },
     )
@@ -1580,6 +1650,13 @@ class HuleEduServiceSpec(ApiModel):
                 "spec.settings: keys must be environment variable names (letters, digits, "
                 f"underscore; not starting with a digit); rename {', '.join(bad)}"
             )
+        # A reserved name (KAFKA_SASL_PASSWORD) is left to the reserved-name rule, which
+        # names the spec field to use; the API server reports both.
+        credentials = sorted(
+            k for k in value or {} if looks_like_a_credential(k) and k not in RESERVED_ENV
+        )
+        if credentials:
+            raise ValueError(f"{CREDENTIAL_SETTING_MESSAGE}: {', '.join(credentials)}")
         return value
 
     @field_validator("node_selector", "pod_labels", "pod_annotations")

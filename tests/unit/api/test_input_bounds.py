@@ -158,3 +158,49 @@ def test_a_wrong_list_item_is_named_by_its_index_as_the_api_server_does() -> Non
 def test_an_env_entry_with_value_from_alone_is_accepted() -> None:
     ref = {"secretKeyRef": {"name": "db", "key": "url"}}
     assert accepted(env=[{"name": "DB_URL", "valueFrom": ref}]).spec.env
+
+
+# --- settings: no credential, no name the operator sets --------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["DB_PASSWORD", "db_passwd", "JWT_SECRET", "SECRET_KEY", "GITHUB_TOKEN", "OPENAI_API_KEY",
+     "STRIPE_APIKEY", "JWT_PRIVATE_KEY", "GCP_CREDENTIALS", "AWS_SECRET_ACCESS_KEY"],
+)  # fmt: skip
+def test_a_setting_named_like_a_credential_is_refused_naming_it(key: str) -> None:
+    assert refused(settings={key: "x", "LOG_LEVEL": "INFO"}) == [
+        f"x: spec.settings: {v1alpha1.CREDENTIAL_SETTING_MESSAGE.removeprefix('spec.settings: ')}"
+        f": {key}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["MAX_TOKENS", "TOKEN_URL", "SECRET_NAME", "DB_PASSWORD_FILE", "KEY_PREFIX", "SECRETS_DIR",
+     "JWT_ALGORITHM", "TOKENIZER", "PASSWORDLESS_LOGIN", "CACHE_KEY"],
+)  # fmt: skip
+def test_a_setting_that_only_mentions_a_credential_is_accepted(key: str) -> None:
+    assert accepted(settings={key: "x"}).spec.settings == {key: "x"}
+
+
+def test_a_credential_may_still_be_a_literal_env_entry_on_purpose() -> None:
+    # env[] is the explicit way (e.g. a development password); settings are not.
+    assert accepted(env=[{"name": "DB_PASSWORD", "value": "dev"}]).spec.env
+
+
+@pytest.mark.parametrize("name", sorted(v1alpha1.RESERVED_ENV))
+def test_every_reserved_name_is_refused_in_settings_and_env_plain_and_prefixed(name: str) -> None:
+    prefix = "CONTENT_SERVICE_"
+    for spec in (
+        {"settings": {name: "x"}},
+        {"env": [{"name": name, "value": "x"}]},
+        {"envPrefix": prefix, "settings": {prefix + name: "x"}},
+        {"envPrefix": prefix, "env": [{"name": prefix + name, "value": "x"}]},
+    ):
+        # A prefixed KAFKA_SASL_PASSWORD is a credential-looking setting first, offline.
+        assert any("is reserved" in ln or "like a credential" in ln for ln in refused(**spec)), spec
+
+
+def test_a_prefixed_name_is_free_without_that_prefix() -> None:
+    assert accepted(settings={"CONTENT_SERVICE_PORT": "9000"}).spec.settings

@@ -365,7 +365,7 @@ def test_the_message_carries_no_value_from_the_spec() -> None:
             {"name": "TOKEN", "value": "s3cr3t-literal"},
             {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
         ],
-        settings={"API_KEY": "another-s3cr3t"},
+        settings={"FEATURE_FLAGS": "another-s3cr3t"},  # a credential name is refused
         envFrom=[{"secretRef": {"name": "db"}}],
     )
     problem = only(pod_problems([failing_pod('secret "db" not found')], svc))

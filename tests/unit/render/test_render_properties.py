@@ -15,7 +15,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.api.v1alpha1 import (
+    HuleEduService,
+    looks_like_a_credential,
+    reserved_env_names,
+)
 from huleedu_operator.render import Capability, RenderDefaults, Rendered, render
 from huleedu_operator.render.deployment import CONFIG_CHECKSUM_ANNOTATION
 from huleedu_runtime import contract
@@ -103,9 +107,17 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         spec["envPrefix"] = draw(st.from_regex(r"[A-Z][A-Z0-9]{0,8}_", fullmatch=True))
     if draw(st.booleans()):
-        spec["settings"] = draw(st.dictionaries(env_names, st.text(max_size=20), max_size=5))
+        # Names the operator sets, and credential-looking settings, are refused.
+        free = env_names.filter(
+            lambda n: (
+                n not in reserved_env_names(spec.get("envPrefix"))
+                and not looks_like_a_credential(n)
+            )
+        )
+        spec["settings"] = draw(st.dictionaries(free, st.text(max_size=20), max_size=5))
     if draw(st.booleans()):
-        env_list = draw(st.lists(env_names, max_size=4, unique=True))
+        allowed = env_names.filter(lambda n: n not in reserved_env_names(spec.get("envPrefix")))
+        env_list = draw(st.lists(allowed, max_size=4, unique=True))
         spec["env"] = [{"name": n, "value": f"v-{n}"} for n in env_list]
 
     autoscale = draw(st.booleans())
@@ -333,12 +345,19 @@ def test_the_deployment_sets_replicas_exactly_when_no_autoscaler_owns_them(
     result = render_doc(doc, caps)
     autoscalers = result.by_kind("HorizontalPodAutoscaler") + result.by_kind("ScaledObject")
     spec = deployment_of(result)["spec"]
+    kafka = doc["spec"].get("kafka") or {}
+    # A consumer group never runs more consumers than partitions (ConsumersCapped).
+    cap = kafka.get("partitions") if kafka.get("topics") else None
+    replicas = doc["spec"]["replicas"] if cap is None else min(doc["spec"]["replicas"], cap)
     if autoscalers:
         assert "replicas" not in spec
     else:
-        assert spec["replicas"] == doc["spec"]["replicas"]
+        assert spec["replicas"] == replicas
     worker_wants_keda = doc["spec"]["type"] == "worker" and "autoscaling" in doc["spec"]
-    assert bool(result.warnings) == (worker_wants_keda and Capability.KEDA not in caps)
+    reasons = {w.reason for w in result.warnings}
+    assert ("AutoscalerUnavailable" in reasons) == (
+        worker_wants_keda and Capability.KEDA not in caps
+    )
 
 
 _KAFKA_CHANGES = {
