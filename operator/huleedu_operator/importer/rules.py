@@ -377,7 +377,9 @@ def secret_reason(name: str, value: str | None, traced: str | None) -> str | Non
         return "from " + ", ".join("${" + v + "}" for v in credential_vars)
     if has_embedded_password(value) or has_embedded_password(traced):
         return "a URL with an embedded password"
-    if looks_like_credential(name) and value:
+    if looks_like_credential(name) and value is not None:
+        # Even an empty one: the API refuses settings named like a credential, and an
+        # empty value in compose is still a slot for one.
         return "its name says it is a credential"
     return None
 

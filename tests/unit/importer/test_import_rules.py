@@ -268,6 +268,8 @@ def test_secrets_are_found_by_variable_by_embedded_password_and_by_name() -> Non
     dsn = "postgresql+asyncpg://u:pw@db:5432/x"
     assert secret_reason("DATABASE_URL", dsn, dsn) == "a URL with an embedded password"
     assert secret_reason("SECRET_KEY", "dev", "dev") == "its name says it is a credential"
+    assert secret_reason("API_TOKEN", "", "") == "its name says it is a credential"
+    assert secret_reason("API_TOKEN", None, None) is None  # no value: reported as pass-through
     assert secret_reason("DB_USER", "huleedu", "${DB_USER}") is None
     assert secret_reason("URL", "http://content:8000", "http://content:8000") is None
     assert not has_embedded_password("redis://redis:6379/0")
@@ -358,3 +360,14 @@ def test_anonymous_volumes_and_tmpfs_are_empty_dirs_and_binds_have_no_entry() ->
     assert entry["emptyDir"] == {"medium": "Memory"}
     bind = {"type": "bind", "source": "./static", "target": "/srv", "read_only": True}
     assert volume_entry(bind, False, False) == (None, "")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASSWORD", "API_KEY", "x_private_key", "JWT_SECRET", "AWS_CREDENTIALS", "PASSWD"],
+)
+def test_every_name_the_api_refuses_as_a_setting_goes_to_a_secret(name: str) -> None:
+    from huleedu_operator.api.v1alpha1 import looks_like_a_credential
+
+    assert looks_like_a_credential(name)
+    assert looks_like_credential(name)
