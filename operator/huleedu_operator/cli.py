@@ -7,31 +7,45 @@ controller never imports it.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import sys
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from huleedu_operator.api.crd import custom_resource_definition
-from huleedu_operator.api.v1alpha1 import HuleEduService
+from huleedu_operator.api.v1alpha1 import HuleEduService, looks_like_a_credential
 from huleedu_operator.render import Capability, RenderDefaults, RenderError, render
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """A SafeDumper that writes a shared object out again instead of as ``&id001``/``*id001``:
+    reviewers and GitOps diffs read rendered manifests, and anchors hide what changed."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump_yaml(documents: Iterable[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(list(documents), sort_keys=False, explicit_start=True)
+    return yaml.dump_all(
+        list(documents), Dumper=_NoAliasDumper, sort_keys=False, explicit_start=True
+    )
 
 
 def format_validation_error(error: ValidationError, source: str) -> list[str]:
     """One line per problem, each naming the field path (``spec.kafka.topics``)."""
     lines: list[str] = []
     for item in error.errors():
-        path = ".".join(str(p) for p in item["loc"])
+        path = _path(item["loc"])
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = _unknown_field(item["loc"])
         # Rule messages already start with their field path (and may be several, joined
         # by "; "). A message itself may contain "; " before its fix, so split only
         # where the next message's field path begins.
@@ -43,6 +57,65 @@ def format_validation_error(error: ValidationError, source: str) -> list[str]:
         indices = [p for p in item["loc"] if isinstance(p, int)]
         lines.extend(f"{source}: {_with_indices(part, indices)}" for part in parts)
     return lines
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """``("spec", "env", 0, "name")`` as ``spec.env[0].name``, as the API server writes it."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``X | None``, ``list[X]`` or ``dict[str, X]``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _fields_beside(loc: tuple[int | str, ...]) -> list[str]:
+    """The wire names of the fields of the object holding ``loc``'s last part."""
+    model: type[BaseModel] | None = HuleEduService
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = {f.alias or name: f for name, f in model.model_fields.items()} if model else {}
+        if part not in fields:
+            return []
+        model = _model_in(fields[part].annotation)
+    return [f.alias or name for name, f in model.model_fields.items()] if model else []
+
+
+_KAFKA_CREDENTIAL_FIELDS = {"password", "username", "user", "passwd", "token"}
+
+
+def _unknown_field(loc: tuple[int | str, ...]) -> str:
+    """Pydantic's "Extra inputs are not permitted", said as what to do about it."""
+    name = str(loc[-1])
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)  # dbPassword -> db_Password
+    if (
+        "security" in loc
+        and "kafka" in loc
+        and (name.lower() in _KAFKA_CREDENTIAL_FIELDS or looks_like_a_credential(words))
+    ):
+        return (
+            "credentials never go in the resource; put the username and password in a "
+            "Secret and name it in spec.kafka.security.sasl.secretRef (keys usernameKey, "
+            "passwordKey), then remove this field"
+        )
+    if looks_like_a_credential(words):
+        return (
+            "unknown field, and credentials never go in the resource; keep the value in a "
+            "Secret and pass it as env[].valueFrom.secretKeyRef, then remove this field"
+        )
+    near = difflib.get_close_matches(name, _fields_beside(loc), n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]}? " if near else ""
+    return f"unknown field; {hint}remove or rename it (kubectl explain hes.spec lists the fields)"
 
 
 def _with_indices(message: str, indices: list[int]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,22 @@ def test_crd_prints_the_generated_crd(tmp_path: Path) -> None:
     out = tmp_path / "crd.yaml"
     assert invoke("crd", "--output", str(out)).exit_code == 0
     assert yaml.safe_load(out.read_text()) == custom_resource_definition()
+
+
+def test_yaml_output_never_uses_anchors_for_shared_objects() -> None:
+    from huleedu_operator.cli import dump_yaml
+
+    shared = {"configMapRef": {"name": "svc-kafka"}}
+    text = dump_yaml([{"envFrom": [shared, shared]}])
+    assert "&" not in text
+    assert "*" not in text
+    assert documents(text) == [{"envFrom": [shared, shared]}]
+
+
+@pytest.mark.parametrize(
+    "command", [["crd"], ["render", "-f", str(EXAMPLES / "event-worker.yaml")]]
+)
+def test_crd_and_render_print_no_yaml_anchors(command: list[str]) -> None:
+    result = invoke(*command, env={"HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP})
+    assert result.exit_code == 0, result.stderr
+    assert not re.search(r"[&*]id[0-9]", result.stdout)

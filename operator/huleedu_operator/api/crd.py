@@ -131,6 +131,7 @@ def custom_resource_definition() -> dict[str, Any]:
         },
     }
     ready = '.status.conditions[?(@.type=="Ready")]'
+    degraded = '.status.conditions[?(@.type=="Degraded")]'
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -166,6 +167,13 @@ def custom_resource_definition() -> dict[str, Any]:
                     "additionalPrinterColumns": [
                         {"name": "Type", "type": "string", "jsonPath": ".spec.type"},
                         {"name": "Ready", "type": "string", "jsonPath": f"{ready}.status"},
+                        # Ready and Degraded are both True while the old pods serve and a
+                        # change cannot roll out; Ready alone would hide that.
+                        {
+                            "name": "Degraded",
+                            "type": "string",
+                            "jsonPath": f"{degraded}.status",
+                        },
                         {
                             "name": "Replicas",
                             "type": "string",

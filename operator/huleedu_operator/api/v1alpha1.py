@@ -15,6 +15,7 @@ reads ConfigMaps by those names, so a name must never be able to say more than a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from typing import Annotated, Any, Literal
@@ -24,6 +25,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -31,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from huleedu_operator.api.rules import Rule, rules_of
 from huleedu_runtime import contract
@@ -237,6 +240,97 @@ ObjectName = Annotated[
 """The name of another object in the resource's namespace (ConfigMap, Secret,
 ServiceAccount, PVC). Such names end up as one segment of a request path or as a
 reference the kubelet resolves; the pattern keeps ``/``, ``..``, ``?`` and ``%`` out."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Matches:
+    """A string field's pattern, said in words: ``Annotated[str, Matches(...)]``.
+
+    A bare ``pattern`` makes the API server answer ``should match '^[A-Z][A-Z0-9_]*_$'``
+    and pydantic ``String should match pattern ...``; this puts the pattern in a CEL rule
+    with ``message`` (what the value may be, and the fix) and checks the same offline.
+    The field path is not part of the message: both enforcers print it before it.
+    """
+
+    pattern: str
+    message: str
+    max_length: int
+    min_length: int = 0
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        bounds: dict[str, Any] = {"maxLength": self.max_length}
+        if self.min_length:
+            bounds["minLength"] = self.min_length
+        return {
+            "type": "string",
+            **bounds,
+            "x-kubernetes-validations": [
+                {"rule": f"self.matches({_cel_string(self.pattern)})", "message": self.message}
+            ],
+        }
+
+    def _check(self, value: str) -> str:
+        if not (self.min_length <= len(value) <= self.max_length) or not re.fullmatch(
+            self.pattern, value
+        ):
+            raise PydanticCustomError("pattern_in_words", self.message)
+        return value
+
+
+EnvName = Annotated[
+    str,
+    Matches(
+        _ENV_NAME_PATTERN,
+        "must be an environment variable name: letters, digits and '_', not starting with a "
+        "digit, at most 256 characters (DB_URL); rename it",
+        max_length=256,
+        min_length=1,
+    ),
+]
+EnvPrefix = Annotated[
+    str,
+    Matches(
+        r"^[A-Z][A-Z0-9_]*_$",
+        "must be upper-case letters, digits and '_', starting with a letter and ending with "
+        "'_', at most 64 characters (CONTENT_SERVICE_); write it as the image's variable "
+        "names begin",
+        max_length=64,
+    ),
+]
+HttpPath = Annotated[
+    str,
+    Matches(
+        r"^/.*$",
+        "must be an absolute HTTP path, starting with '/' (/healthz, /metrics); add the "
+        "leading '/'",
+        max_length=1024,
+    ),
+]
+Duration = Annotated[
+    str,
+    Matches(
+        _DURATION_PATTERN,
+        "must be a duration: numbers with the units ms, s, m or h (30s, 1m30s, 500ms); "
+        "write it that way",
+        max_length=32,
+    ),
+]
+BootstrapServers = Annotated[
+    str,
+    Matches(
+        r"^[^,\s]+:[0-9]+(,[^,\s]+:[0-9]+)*$",
+        "must be a comma-separated list of host:port without spaces "
+        "(kafka-0.kafka:9092,kafka-1.kafka:9092); give every broker its port",
+        max_length=2048,
+    ),
+]
 
 
 def _int_or_string() -> dict[str, Any]:
@@ -453,9 +547,7 @@ class EnvVar(ApiModel):
         ),
     )
 
-    name: str = Field(
-        min_length=1, max_length=256, pattern=_ENV_NAME_PATTERN, description="Variable name."
-    )
+    name: EnvName = Field(description="Variable name.")
     value: str | None = Field(default=None, max_length=32768, description="Literal value.")
     value_from: EnvVarSource | None = Field(
         default=None,
@@ -523,10 +615,8 @@ class Toleration(ApiModel):
 class ProbeSpec(ApiModel):
     """One HTTP probe. Unset fields take the contract's defaults."""
 
-    path: str | None = Field(
+    path: HttpPath | None = Field(
         default=None,
-        max_length=1024,
-        pattern=r"^/",
         description="HTTP path. Default: /healthz/live (liveness), /healthz (readiness).",
     )
     port: int | None = Field(
@@ -664,10 +754,8 @@ class KafkaSpec(ApiModel):
         ),
     )
 
-    bootstrap_servers: str | None = Field(
+    bootstrap_servers: BootstrapServers | None = Field(
         default=None,
-        max_length=2048,
-        pattern=r"^[^,\s]+:[0-9]+(,[^,\s]+:[0-9]+)*$",
         description="Comma-separated host:port list. Default: the operator's "
         "HULEEDU_OPERATOR_KAFKA_BOOTSTRAP_SERVERS.",
     )
@@ -724,7 +812,11 @@ class MetricsSpec(ApiModel):
 
     __rules__ = (
         Rule(
-            cel="duration(self.scrapeTimeout) <= duration(self.interval)",
+            # A value that is no duration is refused by its own field's rule; guarded here so
+            # the API server does not also report a failed duration() call.
+            cel=f"!self.interval.matches({_cel_string(_DURATION_PATTERN)}) "
+            f"|| !self.scrapeTimeout.matches({_cel_string(_DURATION_PATTERN)}) "
+            "|| duration(self.scrapeTimeout) <= duration(self.interval)",
             message="spec.metrics.scrapeTimeout: must not exceed spec.metrics.interval",
             field_path=".scrapeTimeout",
             check=lambda m: _seconds(m.scrape_timeout) <= _seconds(m.interval),
@@ -732,9 +824,7 @@ class MetricsSpec(ApiModel):
     )
 
     enabled: bool = Field(default=True, description="Expose and scrape /metrics.")
-    path: str = Field(
-        default=contract.METRICS_PATH, max_length=1024, pattern=r"^/", description="Metrics path."
-    )
+    path: HttpPath = Field(default=contract.METRICS_PATH, description="Metrics path.")
     port: int | None = Field(
         default=None,
         ge=1,
@@ -742,12 +832,8 @@ class MetricsSpec(ApiModel):
         description=f"Metrics port. Default: spec.port for http, "
         f"{contract.DEFAULT_METRICS_PORT} for worker.",
     )
-    interval: str = Field(
-        default="30s", max_length=32, pattern=_DURATION_PATTERN, description="Scrape interval."
-    )
-    scrape_timeout: str = Field(
-        default="10s", max_length=32, pattern=_DURATION_PATTERN, description="Scrape timeout."
-    )
+    interval: Duration = Field(default="30s", description="Scrape interval.")
+    scrape_timeout: Duration = Field(default="10s", description="Scrape timeout.")
 
 
 class AutoscalingSpec(ApiModel):
@@ -861,6 +947,15 @@ class DisruptionBudgetSpec(ApiModel):
 _QUANTITY_PATTERN = (
     r"^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 )
+Quantity = Annotated[
+    str,
+    Matches(
+        _QUANTITY_PATTERN,
+        "must be a size above 0: a number and a unit Ki, Mi, Gi, Ti (or k, M, G, T) such as "
+        "512Mi or 10Gi; write it that way",
+        max_length=32,
+    ),
+]
 _MOUNT_PATH_PATTERN = r"^(/[A-Za-z0-9._@+-]+)+$"
 _DOT_SEGMENT = r"(^|/)[.][.]?(/|$)"
 OPERATOR_VOLUMES = ("tmp", "kafka-tls")
@@ -924,10 +1019,8 @@ class ClaimVolume(ApiModel):
         description="An existing claim in this namespace; the operator never "
         "changes or deletes it.",
     )
-    size: str | None = Field(
+    size: Quantity | None = Field(
         default=None,
-        max_length=32,
-        pattern=_QUANTITY_PATTERN,
         description="A new claim of this size (a quantity, e.g. 10Gi). It may grow later if "
         "the storage class allows expansion; it cannot shrink.",
     )
@@ -953,10 +1046,8 @@ class ClaimVolume(ApiModel):
 class EmptyDirVolume(ApiModel):
     """Scratch space that lives as long as the pod."""
 
-    size_limit: str = Field(
+    size_limit: Quantity = Field(
         default="1Gi",
-        max_length=32,
-        pattern=_QUANTITY_PATTERN,
         description="Most it may hold (the pod is evicted beyond it). Default: 1Gi.",
     )
     medium: Literal["Memory"] | None = Field(
@@ -1011,15 +1102,27 @@ class VolumeSpec(ApiModel):
         ),
     )
 
-    name: str = Field(
-        min_length=1,
-        max_length=63,
-        pattern=DNS_LABEL,
+    name: Annotated[
+        str,
+        Matches(
+            DNS_LABEL,
+            "must be a DNS label: at most 63 lowercase letters, digits and '-', starting with "
+            "a letter and ending with a letter or digit (data, cache); rename the volume",
+            max_length=63,
+            min_length=1,
+        ),
+    ] = Field(
         description="Volume name (a DNS label); a new claim is named <resource>-<name>.",
     )
-    mount_path: str = Field(
-        max_length=512,
-        pattern=_MOUNT_PATH_PATTERN,
+    mount_path: Annotated[
+        str,
+        Matches(
+            _MOUNT_PATH_PATTERN,
+            "must be an absolute path below / of letters, digits and '.', '_', '@', '+', '-' "
+            "(/data, /var/lib/app), not / itself; write the full path",
+            max_length=512,
+        ),
+    ] = Field(
         description="Absolute path in the container, e.g. /data. Not /, /tmp, /app, "
         "/etc/huleedu or a system directory, nor under or above one of them.",
     )
@@ -1054,11 +1157,17 @@ class ExposePath(ApiModel):
         ),
     )
 
-    path: str = Field(
+    path: Annotated[
+        str,
+        Matches(
+            _ROUTE_PATH_PATTERN,
+            "must be an absolute URL path (/, /v1/content): starting with '/', without '//', "
+            "'%'-escapes, spaces, '?' or '#'; write the plain path",
+            max_length=1024,
+            min_length=1,
+        ),
+    ] = Field(
         default="/",
-        min_length=1,
-        max_length=1024,
-        pattern=_ROUTE_PATH_PATTERN,
         description="Absolute URL path, e.g. /v1/content (no '//', no '%'-escapes).",
     )
     path_type: Literal["Prefix", "Exact"] = Field(
@@ -1082,10 +1191,16 @@ class ExposeSpec(ApiModel):
         ),
     )
 
-    host: str = Field(
-        min_length=1,
-        max_length=253,
-        pattern=_HOSTNAME_PATTERN,
+    host: Annotated[
+        str,
+        Matches(
+            _HOSTNAME_PATTERN,
+            "must be a DNS name in lowercase, without a port or a path (content.huleedu.example, "
+            "or *.huleedu.example for a wildcard); write the bare host name",
+            max_length=253,
+            min_length=1,
+        ),
+    ] = Field(
         description="Host name clients use, e.g. content.huleedu.example (a DNS name; "
         "'*.' in front for a wildcard).",
     )
@@ -1127,10 +1242,17 @@ class TopologySpreadConstraint(ApiModel):
         ),
     )
 
-    topology_key: str = Field(
-        min_length=1,
-        max_length=316,
-        pattern=_LABEL_KEY_PATTERN,
+    topology_key: Annotated[
+        str,
+        Matches(
+            _LABEL_KEY_PATTERN,
+            "must be a node label key (kubernetes.io/hostname, topology.kubernetes.io/zone): "
+            "an optional DNS-subdomain prefix and '/', then letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit; give the label's key",
+            max_length=316,
+            min_length=1,
+        ),
+    ] = Field(
         description="Node label whose values are the domains, e.g. kubernetes.io/hostname "
         "or topology.kubernetes.io/zone.",
     )
@@ -1224,7 +1346,13 @@ MatchLabels = Annotated[
             "additionalProperties": {
                 "type": "string",
                 "maxLength": 63,
-                "pattern": _SELECTOR_VALUE_PATTERN,
+                "x-kubernetes-validations": [
+                    {
+                        "rule": f"self.matches({_cel_string(_SELECTOR_VALUE_PATTERN)})",
+                        "message": "values must be label values: at most 63 letters, digits, "
+                        "'-', '_' or '.', starting and ending with a letter or digit",
+                    }
+                ],
             },
             "x-kubernetes-validations": [
                 {
@@ -1536,10 +1664,8 @@ class HuleEduServiceSpec(ApiModel):
             ],
         },
     )
-    env_prefix: str | None = Field(
+    env_prefix: EnvPrefix | None = Field(
         default=None,
-        max_length=64,
-        pattern=r"^[A-Z][A-Z0-9_]*_$",
         description="Also render every contract and settings variable with this prefix "
         "(e.g. CONTENT_SERVICE_ -> CONTENT_SERVICE_PORT), for images that read "
         "prefixed names.",

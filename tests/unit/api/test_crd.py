@@ -86,6 +86,19 @@ def test_printer_columns_include_type_ready_replicas_image_age(version: dict[str
         assert wanted in names
 
 
+def test_a_ready_but_degraded_resource_shows_degraded_in_kubectl_get(
+    version: dict[str, Any],
+) -> None:
+    # Ready and Degraded are both True while the old pods serve and a change cannot roll
+    # out: the default columns must show both, not "Ready" alone.
+    columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
+    degraded = columns["Degraded"]
+    assert degraded["jsonPath"] == '.status.conditions[?(@.type=="Degraded")].status'
+    assert degraded.get("priority", 0) == 0
+    names = list(columns)
+    assert names.index("Ready") + 1 == names.index("Degraded")
+
+
 def test_schema_is_structural(version: dict[str, Any]) -> None:
     forbidden = {"$ref", "anyOf", "oneOf", "allOf", "title", "$defs", "propertyNames"}
     for path, node in _walk(version["schema"]["openAPIV3Schema"]):
