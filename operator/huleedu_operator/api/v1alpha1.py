@@ -928,6 +928,14 @@ class DisruptionBudgetSpec(ApiModel):
         json_schema_extra=_budget_value_schema("maxUnavailable"),
     )
 
+    @field_validator("min_available", "max_unavailable", mode="before")
+    @classmethod
+    def _an_int_or_a_string(cls, value: Any, info: ValidationInfo) -> Any:
+        # Otherwise 1.5 or true gets pydantic's two union errors (".int: ...", ".str: ...").
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | str)):
+            raise ValueError(_budget_value_message(to_camel(info.field_name or "")))
+        return value
+
     @field_validator("min_available", "max_unavailable")
     @classmethod
     def _count_or_percentage(

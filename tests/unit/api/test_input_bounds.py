@@ -134,8 +134,10 @@ def test_a_min_available_percentage_is_judged_at_the_autoscaling_floor() -> None
     )
 
 
-@pytest.mark.parametrize("value", ["abc", "1", "-1%", "101%", "50.5%", "05%", " 5%", -1])
-def test_a_budget_value_is_a_count_or_a_whole_percentage(value: int | str) -> None:
+@pytest.mark.parametrize(
+    "value", ["abc", "1", "-1%", "101%", "50.5%", "05%", " 5%", -1, 1.5, True, [1]]
+)
+def test_a_budget_value_is_a_count_or_a_whole_percentage(value: object) -> None:
     assert refused(replicas=3, disruptionBudget={"maxUnavailable": value}) == [
         f"x: {v1alpha1._budget_value_message('maxUnavailable')}"
     ]
