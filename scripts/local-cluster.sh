@@ -394,6 +394,17 @@ componentsPatches:
 - name: kube-controller-manager
   extraArgs:
   - {key: service-cluster-ip-range, value: $GROUND_SERVICE_CIDR}
+  # Not the bottleneck of what runs on the ground (see ground.env).
+  - {key: kube-api-qps, value: "$GROUND_CONTROLLER_QPS"}
+  - {key: kube-api-burst, value: "$GROUND_CONTROLLER_BURST"}
+  - {key: concurrent-deployment-syncs, value: "$GROUND_CONTROLLER_SYNCS"}
+  - {key: concurrent-replicaset-syncs, value: "$GROUND_CONTROLLER_SYNCS"}
+  - {key: concurrent-namespace-syncs, value: "$GROUND_CONTROLLER_SYNCS"}
+  - {key: concurrent-gc-syncs, value: "$GROUND_CONTROLLER_SYNCS"}
+- name: kube-scheduler
+  extraArgs:
+  - {key: kube-api-qps, value: "$GROUND_CONTROLLER_QPS"}
+  - {key: kube-api-burst, value: "$GROUND_CONTROLLER_BURST"}
 - name: kwok-controller
   extraArgs:
   # kwokctl passes --manage-all-nodes=true, which would fake the real node too.

@@ -28,10 +28,23 @@ MONITORING_CRDS = [
 GRACE = 20.0
 
 
+def monitoring_crds(kubectl: Callable[..., Any], verb: str) -> None:
+    for path in MONITORING_CRDS:
+        args = ("--ignore-not-found", "--wait=true") if verb == "delete" else ()
+        kubectl(verb, "-f", path, *args)
+
+
 @pytest.fixture(scope="module")
 def operator(
-    kubeconfig: str, crd_installed: None, tmp_path_factory: Any, wait_until: Callable[..., Any]
+    kubeconfig: str,
+    crd_installed: None,
+    kubectl: Callable[..., Any],
+    tmp_path_factory: Any,
+    wait_until: Callable[..., Any],
 ) -> Iterator[OperatorProcess]:
+    # Start without the Prometheus Operator: with it, its loss would count only after the
+    # grace period, and the test's first step would wait for that.
+    monitoring_crds(kubectl, "delete")
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
     proc = OperatorProcess(kubeconfig, log_path, capability_grace_seconds=str(GRACE))
     wait_until(proc.alive, timeout=60, message="operator liveness endpoint never answered")
@@ -48,11 +61,6 @@ def test_a_brief_crd_flap_changes_no_pod_template_and_a_long_loss_falls_back(
     custom_objects: client.CustomObjectsApi,
     wait_until: Callable[..., Any],
 ) -> None:
-    def monitoring_crds(verb: str) -> None:
-        for path in MONITORING_CRDS:
-            args = ("--ignore-not-found", "--wait=true") if verb == "delete" else ()
-            kubectl(verb, "-f", path, *args)
-
     def deployment() -> Any:
         return apps_v1.read_namespaced_deployment("scraped", namespace)
 
@@ -66,29 +74,28 @@ def test_a_brief_crd_flap_changes_no_pod_template_and_a_long_loss_falls_back(
             )
         )
 
-    monitoring_crds("delete")  # start from a cluster without the Prometheus Operator
     try:
         apply(kubectl, hes("scraped", namespace, type="http", image="example/m:1.0"))
         wait_until(lambda: ready(custom_objects, namespace, "scraped"), timeout=90)
         assert annotations().get("prometheus.io/scrape") == "true"
 
-        monitoring_crds("apply")
+        monitoring_crds(kubectl, "apply")
         wait_until(monitor_exists, timeout=60, message="ServiceMonitor never appeared")
         wait_until(lambda: "prometheus.io/scrape" not in annotations(), timeout=30)
         generation = deployment().metadata.generation
 
         # A flap shorter than the grace period.
-        monitoring_crds("delete")
+        monitoring_crds(kubectl, "delete")
         lost = time.monotonic()
         time.sleep(5)
-        monitoring_crds("apply")
+        monitoring_crds(kubectl, "apply")
         wait_until(monitor_exists, timeout=60, message="ServiceMonitor not re-created")
         assert time.monotonic() - lost < GRACE, "the flap took longer than the grace period"
         assert deployment().metadata.generation == generation, "the pod template changed"
         assert "prometheus.io/scrape" not in annotations()
 
         # A loss longer than the grace period: scraping falls back to annotations.
-        monitoring_crds("delete")
+        monitoring_crds(kubectl, "delete")
         lost = time.monotonic()
         wait_until(
             lambda: annotations().get("prometheus.io/scrape") == "true",
@@ -97,4 +104,4 @@ def test_a_brief_crd_flap_changes_no_pod_template_and_a_long_loss_falls_back(
         )
         assert time.monotonic() - lost >= GRACE - 1, "fell back before the grace period ended"
     finally:
-        monitoring_crds("delete")
+        monitoring_crds(kubectl, "delete")

@@ -109,7 +109,10 @@ class ChildIndex:
         owner = owner_of(body)
         if owner is not None:
             child = (kind, body["metadata"]["name"])
-            self._children[owner].pop(child, None)
+            children = self._children.get(owner, {})
+            children.pop(child, None)
+            if not children:
+                self._children.pop(owner, None)
             self._deleted[owner].add(child)
             self._stamp(owner, *child)
         return owner
@@ -144,6 +147,8 @@ class ChildIndex:
         name = body["metadata"]["name"]
         if deleted:
             self._pods[owner].pop(name, None)
+            if not self._pods[owner]:
+                del self._pods[owner]
         else:
             self._pods[owner][name] = _pod_view(body)
         self._stamp(owner, POD, name)
@@ -159,6 +164,8 @@ class ChildIndex:
         name = body["metadata"]["name"]
         if deleted:
             self._endpoints[owner].pop(name, None)
+            if not self._endpoints[owner]:
+                del self._endpoints[owner]
         else:
             self._endpoints[owner][name] = _ready_endpoints(body)
         self._stamp(owner, ENDPOINT_SLICE, name)
@@ -167,6 +174,10 @@ class ChildIndex:
     def ready_endpoints(self, owner: OwnerKey) -> int | None:
         slices = self._endpoints.get(owner)
         return sum(slices.values()) if slices else None
+
+    def release(self, owner: OwnerKey) -> None:
+        """The owner is gone; what it knew of deleted children goes with it."""
+        self._deleted.pop(owner, None)
 
     def forget(self, owner: OwnerKey) -> None:
         self._children.pop(owner, None)

@@ -32,6 +32,7 @@ from huleedu_operator.controller.client import Kube
 from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, ChildIndex, OwnerKey, owner_of
 from huleedu_operator.controller.kinds import CAPABILITY_CRDS, CHILD_KINDS, ChildKind
 from huleedu_operator.controller.logs import configure_logging
+from huleedu_operator.controller.ownership import adoption_requested
 from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.queue import WorkQueue
 from huleedu_operator.controller.reconcile import Reconciler, RetryableError
@@ -210,9 +211,11 @@ class Operator:
         assert self.reconciler is not None
         queued = False
         if body is None:
-            self.reconciler.resources.pop(key, None)
-            self.reconciler.pacer.forget(key)
-            self.index.forget(key)  # its stamp stays: a LIST older than this is stale
+            self.reconciler.forget(key)
+            # Its children stay in the view until their own DELETED events (the garbage
+            # collector's work) remove them: orphaned ones (--cascade=orphan) are still
+            # there for a successor of the same name, pods and endpoints included.
+            self.index.release(key)
         else:
             previous = self.reconciler.resources.get(key)
             self.reconciler.resources[key] = body
@@ -410,6 +413,7 @@ def _same_spec(a: dict[str, Any], b: dict[str, Any]) -> bool:
         meta_a.get("generation") == meta_b.get("generation")
         and meta_a.get("uid") == meta_b.get("uid")
         and meta_a.get("labels") == meta_b.get("labels")
+        and adoption_requested(a) == adoption_requested(b)
         and a.get("spec") == b.get("spec")
         and not meta_b.get("deletionTimestamp")
     )

@@ -23,10 +23,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
 from kubernetes.client.exceptions import ApiException
+from kubernetes.utils.quantity import parse_quantity
 from pydantic import ValidationError
 
 from huleedu_operator.api.identity import APPLIED_HASH
@@ -43,6 +45,7 @@ from huleedu_operator.controller.status import (
     READY,
     Observation,
     Problem,
+    bounded,
     compute_status,
     pod_problems,
     status_changed,
@@ -53,6 +56,20 @@ from huleedu_operator.render.env import effective_image
 log = structlog.get_logger("huleedu_operator.reconcile")
 
 RETRYABLE_STATUSES = frozenset({0, 408, 429, 500, 502, 503, 504})
+# A request that cannot succeed as sent (403, 422, too large) is retried this slowly: it
+# may start to succeed when RBAC or an admission policy changes, but hammering it would
+# only fill the API server's audit log.
+TERMINAL_RETRY_SECONDS = 300.0
+
+
+def terminal(exc: ApiException) -> bool:
+    """The API server refused the request itself: retrying it unchanged cannot help.
+    etcd's "request is too large" arrives as a 500, so it is recognised by its text."""
+    if exc.status == 413 or "too large" in _api_message(exc).lower():
+        return True
+    # 404 on an apply: the kind is not served (yet): a CRD just created answers 404 for a
+    # moment, and one just deleted is the capability grace period's business.
+    return exc.status not in RETRYABLE_STATUSES and exc.status != 404
 
 
 class RetryableError(Exception):
@@ -74,23 +91,45 @@ def with_hash(child: dict[str, Any]) -> dict[str, Any]:
     return {**child, "metadata": {**metadata, "annotations": annotations}}
 
 
-def is_subset(desired: Any, live: Any) -> bool:
+# Maps whose values are resource quantities, which the server stores in canonical form
+# (``cpu: 1`` comes back ``"1"``, ``0.5Gi`` comes back ``512Mi``).
+_QUANTITY_MAPS = frozenset({"requests", "limits"})
+
+
+def _quantity(value: Any) -> Decimal | None:
+    try:
+        return Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+
+
+def is_subset(desired: Any, live: Any, quantities: bool = False) -> bool:
     """Every value in ``desired`` is present and equal in ``live`` (defaults may be extra).
 
     A zero value the server omits (``initialDelaySeconds: 0`` comes back absent, as Go's
-    ``omitempty`` drops it) counts as equal to absent.
+    ``omitempty`` drops it) counts as equal to absent. Under ``requests``/``limits``
+    values are quantities and compare by value, not spelling: otherwise every reconcile
+    would see drift and apply again.
     """
     if live is None and desired in (0, False, "", [], {}):
         return True
     if isinstance(desired, dict):
-        return isinstance(live, dict) and all(is_subset(v, live.get(k)) for k, v in desired.items())
+        return isinstance(live, dict) and all(
+            is_subset(v, live.get(k), quantities=quantities or k in _QUANTITY_MAPS)
+            for k, v in desired.items()
+        )
     if isinstance(desired, list):
         return (
             isinstance(live, list)
             and len(desired) == len(live)
             and all(is_subset(d, x) for d, x in zip(desired, live, strict=True))
         )
-    return bool(desired == live)
+    if desired == live:
+        return True
+    if quantities and not isinstance(desired, bool):
+        wanted, seen = _quantity(desired), _quantity(live)
+        return wanted is not None and wanted == seen
+    return False
 
 
 def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
@@ -105,6 +144,8 @@ def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
     )
 
 
+# Children that act on the Deployment of the same name through its scale subresource.
+SCALERS = frozenset({"HorizontalPodAutoscaler", "ScaledObject"})
 # How soon to look again at a child an earlier incarnation still owns (the garbage
 # collector removes it within seconds).
 GC_WAIT_SECONDS = 5.0
@@ -119,6 +160,8 @@ class Outcome:
     adopted: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     waiting: bool = False  # a child is still the garbage collector's: look again soon
+    slow_retry: bool = False  # a request was refused as sent: try again, slowly
+    conflicts: set[str] = field(default_factory=set)  # kinds whose name is taken
 
 
 class Reconciler:
@@ -133,6 +176,10 @@ class Reconciler:
         # children of a kind that is not served are neither applied nor pruned.
         self.capabilities: frozenset[Capability] = frozenset()
         self.served: frozenset[Capability] = frozenset()
+        # Children the API server refused as sent: (owner, kind, name) -> (the refused
+        # hash, when to ask again, the problem). A reconcile re-run for another reason
+        # (status pacing, a pod event) repeats the answer instead of the request.
+        self.refused: dict[tuple[OwnerKey, str, str], tuple[str, float, Problem]] = {}
         self.pacer = StatusPacer(
             settings.status_interval_seconds,
             progress_interval=settings.status_interval_seconds * 2.5,
@@ -196,16 +243,21 @@ class Reconciler:
             return outcome
 
         outcome.problems.extend(
-            Problem("AutoscalerUnavailable", w, blocking=False) for w in rendered.warnings
+            Problem(w.reason, str(w), blocking=False) for w in rendered.warnings
         )
         outcome.problems.extend(await self._missing_references(resource))
 
         desired = [with_hash(c) for c in rendered.children]
         for child in desired:
+            if child["kind"] in SCALERS and "Deployment" in outcome.conflicts:
+                continue  # it would scale the other party's Deployment of that name
             await self._apply(key, body, child, outcome)
         await self._prune(key, body, {(c["kind"], c["metadata"]["name"]) for c in desired}, outcome)
-        if outcome.waiting and self.requeue_after is not None:
-            self.requeue_after(key, GC_WAIT_SECONDS)
+        if self.requeue_after is not None:
+            if outcome.waiting:
+                self.requeue_after(key, GC_WAIT_SECONDS)
+            elif outcome.slow_retry:
+                self.requeue_after(key, TERMINAL_RETRY_SECONDS)
 
         outcome.problems.extend(
             pod_problems(self.index.pods(key), resource, reported=outcome.problems)
@@ -250,6 +302,14 @@ class Reconciler:
                 )
         return problems
 
+    async def _read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return await self.kube.get(BY_KIND[kind].path(namespace, name))
+        except ApiException as exc:
+            raise RetryableError(f"{kind}/{name}: {exc.status}") from exc
+        except OSError as exc:
+            raise RetryableError(f"{kind}/{name}: {exc}") from exc
+
     @staticmethod
     def _owned(parent: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any] | None:
         """``live`` if this resource controls it: a look-alike is never its status."""
@@ -271,6 +331,16 @@ class Reconciler:
             # Within the capability's grace period (controller/capabilities.py): its API is
             # gone for now, so there is nothing to apply to; re-created when it returns.
             return
+        refused = self.refused.get((key, kind, name))
+        if refused is not None:
+            digest, until, problem = refused
+            if digest == child["metadata"]["annotations"][APPLIED_HASH] and (
+                time.monotonic() < until
+            ):
+                # Refused as sent, and unchanged since: the same answer, without asking.
+                outcome.problems.append(problem)
+                return
+            del self.refused[key, kind, name]
         live = self.index.get(key, kind, name)
         if live is None and not self.index.deleted(key, kind, name):
             # Not in the view: it may exist unlabelled (someone else's object with this
@@ -278,20 +348,24 @@ class Reconciler:
             # after start the parent's events can arrive before the children's). A read
             # is cheaper than a needless write and is what makes a restart write-free. (A
             # child the watch saw deleted is known to be gone: restoring it needs none.)
-            try:
-                live = await self.kube.get(BY_KIND[kind].path(key[0], name))
-            except ApiException as exc:
-                raise RetryableError(f"{kind}/{name}: {exc.status}") from exc
-            except OSError as exc:
-                raise RetryableError(f"{label}: {exc}") from exc
+            live = await self._read(kind, key[0], name)
             if live is not None:
                 live.setdefault("kind", kind)
                 self.index.put(kind, live)
         verdict = Verdict.OURS
         if live is not None:
             ownership = classify(live, parent)
+            if ownership.verdict is not Verdict.OURS and "managedFields" not in live["metadata"]:
+                # The view keeps no managedFields; who wrote it decides adoption and names
+                # the other party, so read it whole (only on this rare path).
+                full = await self._read(kind, key[0], name)
+                if full is None:
+                    return  # gone meanwhile: the next event re-queues it
+                full.setdefault("kind", kind)
+                live, ownership = full, classify(full, parent)
             verdict = ownership.verdict
             if verdict is Verdict.CONFLICT:
+                outcome.conflicts.add(kind)
                 metrics.NAME_CONFLICTS.labels(kind=kind).inc()
                 outcome.problems.append(Problem("NameConflict", ownership.message))
                 return
@@ -304,16 +378,15 @@ class Reconciler:
             result = await self.kube.apply(child)
         except ApiException as exc:
             if exc.status == 409:
-                resolved = await self._resolve_conflict(child, exc, outcome)
+                resolved = await self._resolve_conflict(key, child, exc, outcome)
                 if resolved is None:
                     return
                 result = resolved
-            elif exc.status in RETRYABLE_STATUSES:
-                raise RetryableError(f"{label}: {exc.status} {exc.reason}") from exc
-            else:
-                metrics.ERRORS.labels(reason="apply_rejected").inc()
-                outcome.problems.append(Problem("ApplyFailed", f"{label}: {_api_message(exc)}"))
+            elif terminal(exc):
+                self._apply_failed(key, child, exc, outcome)
                 return
+            else:
+                raise RetryableError(f"{label}: {exc.status} {exc.reason}") from exc
         except OSError as exc:  # connection refused / reset while the API server is down
             raise RetryableError(f"{label}: {exc}") from exc
         self.index.put(kind, result)
@@ -332,7 +405,7 @@ class Reconciler:
                 outcome.updated.append(label)
 
     async def _resolve_conflict(
-        self, child: dict[str, Any], exc: ApiException, outcome: Outcome
+        self, key: OwnerKey, child: dict[str, Any], exc: ApiException, outcome: Outcome
     ) -> dict[str, Any] | None:
         kind, name = child["kind"], child["metadata"]["name"]
         label = f"{kind}/{name}"
@@ -362,7 +435,32 @@ class Reconciler:
         try:
             return await self.kube.apply(child, force=True)
         except ApiException as retry_exc:
+            if terminal(retry_exc):
+                self._apply_failed(key, child, retry_exc, outcome)
+                return None
             raise RetryableError(f"{label}: {retry_exc.status}") from retry_exc
+
+    def _apply_failed(
+        self, key: OwnerKey, child: dict[str, Any], exc: ApiException, outcome: Outcome
+    ) -> None:
+        kind, name = child["kind"], child["metadata"]["name"]
+        metrics.ERRORS.labels(reason="apply_rejected").inc()
+        problem = Problem(
+            "ApplyFailed",
+            f"{kind}/{name}: the API server refused it ({exc.status}): {_api_message(exc)}",
+        )
+        outcome.problems.append(problem)
+        outcome.slow_retry = True
+        log.warning("apply_refused", child=f"{kind}/{name}", status=exc.status)
+        digest = child["metadata"]["annotations"][APPLIED_HASH]
+        self.refused[key, kind, name] = (digest, time.monotonic() + TERMINAL_RETRY_SECONDS, problem)
+
+    def forget(self, key: OwnerKey) -> None:
+        """``key`` was deleted: drop what is remembered about it."""
+        self.resources.pop(key, None)
+        self.pacer.forget(key)
+        for refused in [r for r in self.refused if r[0] == key]:
+            del self.refused[refused]
 
     async def _prune(
         self, key: OwnerKey, body: dict[str, Any], wanted: set[tuple[str, str]], outcome: Outcome
@@ -415,6 +513,12 @@ class Reconciler:
             await self.kube.patch_status(key[0], key[1], patch)
         except ApiException as exc:
             if exc.status == 404:
+                return
+            if terminal(exc):
+                # Never a retry loop on a status the server will not take (messages are
+                # bounded, so this is a bug or a policy): say so once per attempt.
+                metrics.ERRORS.labels(reason="status_rejected").inc()
+                log.error("status_rejected", key="/".join(key), error=_api_message(exc)[:500])
                 return
             raise RetryableError(f"status: {exc.status}") from exc
         body["status"] = new  # so a re-queue before the watch event sees it
@@ -477,6 +581,7 @@ def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
 
 def _api_message(exc: ApiException) -> str:
     try:
-        return str(json.loads(exc.body or "{}").get("message", exc.reason))
+        message = str(json.loads(exc.body or "{}").get("message", exc.reason))
     except ValueError:
-        return str(exc.reason)
+        message = str(exc.reason)
+    return bounded(message, 1024)

@@ -9,14 +9,14 @@ the write entirely when nothing a user could see has changed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.controller.references import explain, spec_references
 
 READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
-DEPLOYMENT_READY, SERVICE_READY, CONFIG_VALID = "DeploymentReady", "ServiceReady", "ConfigValid"
+DEPLOYMENT_READY, SERVICE_READY = "DeploymentReady", "ServiceReady"
 
 CONFIG_ERROR = "CreateContainerConfigError"  # the kubelet could not resolve the env
 POD_FAILURE_REASONS = frozenset(
@@ -59,8 +59,19 @@ class Observation:
     selector: str | None = None
     url: str | None = None
     image: str | None = None
-    desired_replicas: int | None = None
-    extra_conditions: tuple[tuple[str, str, str, str], ...] = field(default=())
+
+
+# The CRD's condition message limit is 32768 characters; a longer one makes the status
+# patch fail with 422 on every retry. Far below it, so several messages joined still fit.
+MAX_MESSAGE = 4096
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` cut to ``limit`` characters, saying how much was cut."""
+    if len(message) <= limit:
+        return message
+    keep = limit - 48  # room for the note, whatever the count
+    return f"{message[:keep]} ... ({len(message) - keep} more characters)"
 
 
 def _condition(
@@ -71,7 +82,7 @@ def _condition(
         "type": type_,
         "status": status,
         "reason": reason,
-        "message": message,
+        "message": bounded(message),
         "observedGeneration": generation,
     }
 
@@ -135,16 +146,6 @@ def compute_conditions(obs: Observation) -> list[dict[str, Any]]:
                     gen,
                 )
             )
-    for type_, status, reason, message in obs.extra_conditions:
-        conditions.append(
-            {
-                "type": type_,
-                "status": status,
-                "reason": reason,
-                "message": message,
-                "observedGeneration": gen,
-            }
-        )
 
     if obs.problems:
         first = obs.problems[0]

@@ -6,6 +6,7 @@ No I/O and no kopf here. The controller, the ``render`` CLI and the tests call t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,10 @@ from huleedu_operator.render.autoscaling import (
 )
 from huleedu_operator.render.configmap import render_kafka_configmap
 from huleedu_operator.render.defaults import Capability, RenderDefaults
-from huleedu_operator.render.deployment import render_deployment
+from huleedu_operator.render.deployment import render_deployment, replica_warnings
 from huleedu_operator.render.disruption import render_pdb, wants_pdb
 from huleedu_operator.render.env import effective_image, kafka_settings
-from huleedu_operator.render.errors import RenderError
+from huleedu_operator.render.errors import RenderError, RenderWarning
 from huleedu_operator.render.expose import render_expose
 from huleedu_operator.render.labels import common_labels, selector_string
 from huleedu_operator.render.monitoring import render_monitor, scrape_annotations
@@ -33,6 +34,7 @@ __all__ = [
     "Capability",
     "RenderDefaults",
     "RenderError",
+    "RenderWarning",
     "Rendered",
     "render",
     "selector_string",
@@ -45,7 +47,7 @@ class Rendered:
     """The children of one resource, plus warnings about what could not be honoured."""
 
     children: tuple[dict[str, Any], ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[RenderWarning, ...] = ()
 
     def by_kind(self, kind: str) -> list[dict[str, Any]]:
         return [c for c in self.children if c["kind"] == kind]
@@ -71,6 +73,34 @@ def _finish(
             }
         ]
     return child
+
+
+# One rendered child at most this big. etcd refuses objects over 1.5 MiB (its default
+# --max-request-bytes) with a 500 "request is too large" that no retry can fix; the limit
+# here leaves room for the server's own metadata and status.
+MAX_CHILD_BYTES = 1024 * 1024
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def _check_sizes(resource: HuleEduService, children: tuple[dict[str, Any], ...]) -> None:
+    """Refuse, before any request, a resource whose children could never be stored."""
+    for child in children:
+        size = _size(child)
+        if size <= MAX_CHILD_BYTES:
+            continue
+        spec = resource.spec.model_dump(by_alias=True, exclude_none=True)
+        largest = sorted(((_size(v), k) for k, v in spec.items()), reverse=True)[:3]
+        fields = ", ".join(f"spec.{k} ({n / 1024:.0f} KiB)" for n, k in largest)
+        raise RenderError(
+            "spec",
+            f"the rendered {child['kind']} would be {size / 1024 / 1024:.1f} MiB; one object "
+            f"must stay under {MAX_CHILD_BYTES // 1024 // 1024} MiB (etcd refuses larger ones). "
+            f"The largest fields: {fields}; move bulk configuration into a ConfigMap and "
+            "reference it with spec.envFrom",
+        )
 
 
 def render(resource: HuleEduService, defaults: RenderDefaults | None = None) -> Rendered:
@@ -106,7 +136,9 @@ def render(resource: HuleEduService, defaults: RenderDefaults | None = None) -> 
             children.append(render_hpa(resource))
         else:
             children.extend(render_keda(resource, settings))
+    finished = tuple(_finish(c, resource, labels) for c in children)
+    _check_sizes(resource, finished)
     return Rendered(
-        children=tuple(_finish(c, resource, labels) for c in children),
-        warnings=tuple(autoscaling_warnings(resource, defaults)),
+        children=finished,
+        warnings=(*autoscaling_warnings(resource, defaults), *replica_warnings(resource)),
     )

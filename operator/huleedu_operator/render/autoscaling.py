@@ -10,11 +10,13 @@ from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService, KafkaSpec
 from huleedu_operator.render.defaults import Capability, RenderDefaults
+from huleedu_operator.render.errors import RenderWarning
 from huleedu_runtime import contract
 
-KEDA_MISSING = (
+KEDA_MISSING = RenderWarning(
     "spec.autoscaling: worker autoscaling needs KEDA (keda.sh), which this cluster does not "
-    "serve; install KEDA or disable autoscaling. Running spec.replicas pods meanwhile"
+    "serve; install KEDA or disable autoscaling. Running spec.replicas pods meanwhile",
+    reason="AutoscalerUnavailable",
 )
 
 _SASL_MECHANISMS = {
@@ -32,7 +34,7 @@ def autoscaler_owns_replicas(resource: HuleEduService, defaults: RenderDefaults)
     return spec.type == "http" or Capability.KEDA in defaults.capabilities
 
 
-def autoscaling_warnings(resource: HuleEduService, defaults: RenderDefaults) -> list[str]:
+def autoscaling_warnings(resource: HuleEduService, defaults: RenderDefaults) -> list[RenderWarning]:
     spec = resource.spec
     if spec.autoscaled() and spec.type == "worker" and Capability.KEDA not in defaults.capabilities:
         return [KEDA_MISSING]

@@ -31,6 +31,7 @@ from huleedu_operator.render.env import (
     effective_image,
     kafka_settings,
 )
+from huleedu_operator.render.errors import RenderWarning
 from huleedu_operator.render.labels import common_labels, selector_labels
 from huleedu_operator.render.monitoring import scrape_annotations
 from huleedu_operator.render.volumes import single_pod_storage, user_volumes
@@ -299,10 +300,33 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
     }
     if not autoscaler_owns_replicas(resource, defaults):
         # While an autoscaler runs it owns .spec.replicas; applying it would fight it.
-        deployment_spec["replicas"] = spec.replicas
+        deployment_spec["replicas"] = desired_replicas(resource)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": resource.name, "labels": labels},
         "spec": deployment_spec,
     }
+
+
+def desired_replicas(resource: HuleEduService) -> int:
+    """spec.replicas, capped at the partition count for a consumer group: admission
+    refuses more, but ``kubectl scale`` writes spec.replicas through the scale
+    subresource, which the spec's rules do not see."""
+    cap = resource.spec.consumer_cap()
+    return min(resource.spec.replicas, cap) if cap is not None else resource.spec.replicas
+
+
+def replica_warnings(resource: HuleEduService) -> list[RenderWarning]:
+    cap = resource.spec.consumer_cap()
+    if cap is None or resource.spec.replicas <= cap or resource.spec.autoscaled():
+        return []
+    return [
+        RenderWarning(
+            f"spec.replicas: {resource.spec.replicas} consumers for "
+            f"spec.kafka.partitions {cap}; running {cap} (more would hold no partition). "
+            "Scale to at most the partition count, or add partitions and raise "
+            "spec.kafka.partitions",
+            reason="ConsumersCapped",
+        )
+    ]

@@ -14,3 +14,16 @@ class RenderError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class RenderWarning(str):
+    """Something the resource asks for that cannot be honoured as asked; it is rendered
+    the nearest safe way and the controller reports it as a non-blocking Degraded
+    condition with :attr:`reason`. A ``str`` (its message), so it prints as one."""
+
+    reason: str
+
+    def __new__(cls, message: str, reason: str) -> RenderWarning:
+        warning = super().__new__(cls, message)
+        warning.reason = reason
+        return warning

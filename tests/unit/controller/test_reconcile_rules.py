@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from huleedu_operator.controller.reconcile import APPLIED_HASH, is_subset, up_to_date, with_hash
+from huleedu_operator.api.identity import APPLIED_HASH
+from huleedu_operator.controller.reconcile import is_subset, up_to_date, with_hash
 
 pytestmark = pytest.mark.unit
 
@@ -69,3 +70,32 @@ def test_hash_ignores_nothing_the_user_can_change() -> None:
 def test_zero_values_the_server_omits_are_not_drift() -> None:
     assert is_subset({"initialDelaySeconds": 0, "period": 10}, {"period": 10})
     assert not is_subset({"replicas": 0}, {"replicas": 1})
+
+
+@pytest.mark.parametrize(
+    ("desired", "live"),
+    [
+        ({"cpu": 1}, {"cpu": "1"}),
+        ({"memory": "0.5Gi"}, {"memory": "512Mi"}),
+        ({"cpu": "0.5"}, {"cpu": "500m"}),
+        ({"cpu": 0.25, "memory": "1G"}, {"cpu": "250m", "memory": "1e9"}),
+        ({"ephemeral-storage": "1Ki"}, {"ephemeral-storage": "1024"}),
+    ],
+)
+def test_resource_quantities_compare_by_value_not_spelling(
+    desired: dict[str, object], live: dict[str, object]
+) -> None:
+    wanted = {"spec": {"containers": [{"resources": {"requests": desired, "limits": desired}}]}}
+    seen = {"spec": {"containers": [{"resources": {"requests": live, "limits": live}}]}}
+    assert is_subset(wanted, seen)
+
+
+def test_a_different_quantity_is_drift() -> None:
+    wanted = {"resources": {"requests": {"cpu": "1"}}}
+    assert not is_subset(wanted, {"resources": {"requests": {"cpu": "2"}}})
+    assert not is_subset(wanted, {"resources": {"requests": {"cpu": "not-a-quantity"}}})
+
+
+def test_only_resource_quantities_get_value_comparison() -> None:
+    # Elsewhere "1" and 1 are different values (a label, an env var).
+    assert not is_subset({"env": [{"value": "1"}]}, {"env": [{"value": 1}]})

@@ -161,3 +161,14 @@ def test_a_non_blocking_problem_leaves_a_running_service_ready_but_degraded() ->
     assert cond["Ready"]["status"] == "True"
     assert cond["Degraded"]["status"] == "True"
     assert cond["Degraded"]["reason"] == "AutoscalerUnavailable"
+
+
+def test_a_huge_message_is_bounded_and_says_how_much_was_cut() -> None:
+    from huleedu_operator.controller.status import MAX_MESSAGE, bounded
+
+    message = "spec.env[0]: " + "x" * 100_000
+    cut = bounded(message)
+    assert len(cut) <= MAX_MESSAGE
+    assert cut.startswith("spec.env[0]: xxx")
+    assert cut.endswith("more characters)")
+    assert bounded("short") == "short"
