@@ -96,6 +96,20 @@ VALID_CASES: tuple[ValidCase, ...] = (
     ValidCase("example-content-service", example("content-service.yaml")),
     ValidCase("example-event-worker-keda", example("event-worker.yaml"), KEDA),
     ValidCase(
+        # A producer: Kafka settings and no topics (the CRD's topic rules must not need
+        # the key: it has no schema default).
+        "http-kafka-producer-without-topics",
+        document(
+            "notifier",
+            {
+                "type": "http",
+                "image": "ghcr.io/huleedu/notifier:1.0",
+                "kafka": {"bootstrapServers": "k:9092"},
+            },
+            uid=UID,
+        ),
+    ),
+    ValidCase(
         "http",
         document(
             "content-service",

@@ -740,13 +740,13 @@ class KafkaSpec(ApiModel):
             ),
         ),
         Rule(
-            cel="self.topics.all(t, self.topics.exists_one(u, u == t))",
+            cel="!has(self.topics) || self.topics.all(t, self.topics.exists_one(u, u == t))",
             message="spec.kafka.topics: list each topic once",
             field_path=".topics",
             check=lambda m: len(set(m.topics)) == len(m.topics),
         ),
         Rule(
-            cel="self.topics.all(t, !t.endsWith('.DLQ'))",
+            cel="!has(self.topics) || self.topics.all(t, !t.endsWith('.DLQ'))",
             message="spec.kafka.topics: do not consume a dead-letter topic (*.DLQ) in the same "
             "group; declare a separate service for DLQ handling",
             field_path=".topics",

@@ -255,7 +255,10 @@ class Operator:
             self._enqueue(key)
 
     async def _on_crd(self, event: dict[str, Any], name: str, **_: Any) -> None:
-        if event.get("type") == "DELETED" or not _established(event["object"]):
+        body = event["object"]
+        # A CRD being deleted still says Established, but refuses new objects (403).
+        terminating = bool(body.get("metadata", {}).get("deletionTimestamp"))
+        if event.get("type") == "DELETED" or terminating or not _established(body):
             self.crds.discard(name)
         else:
             self.crds.add(name)
@@ -281,6 +284,8 @@ class Operator:
         self._publish_capabilities()
         if changed or served - before_served:
             # Gained (children of its kinds to create), or lost past its grace period.
+            # Refusals remembered meanwhile (a terminating CRD answers 403) are stale.
+            self.reconciler.refused.clear()
             log.info("capabilities_changed", capabilities=sorted(self.capabilities.effective))
             for key in list(self.reconciler.resources):
                 self._enqueue(key)

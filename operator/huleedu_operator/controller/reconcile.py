@@ -475,6 +475,19 @@ class Reconciler:
             owners = live.get("metadata", {}).get("ownerReferences") or []
             if not any(o.get("uid") == uid and o.get("controller") for o in owners):
                 continue  # labelled like ours but not ours: never delete it
+            if kind == "PersistentVolumeClaim":
+                # A claim holds data: dropping its volume from the spec must not delete it.
+                # It stays (collected with the HuleEduService) until someone deletes it.
+                outcome.problems.append(
+                    Problem(
+                        "ClaimKept",
+                        f"PersistentVolumeClaim/{name} is no longer in spec.volumes; it was "
+                        "kept with its data. Delete it yourself when it is no longer needed, "
+                        "or add the volume back",
+                        blocking=False,
+                    )
+                )
+                continue
             try:
                 await self.kube.delete(kind, key[0], name)
             except ApiException as exc:

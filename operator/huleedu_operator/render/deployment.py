@@ -310,9 +310,10 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
 
 
 def desired_replicas(resource: HuleEduService) -> int:
-    """spec.replicas, capped at the partition count for a consumer group: admission
-    refuses more, but ``kubectl scale`` writes spec.replicas through the scale
-    subresource, which the spec's rules do not see."""
+    """spec.replicas, capped at the partition count for a consumer group. Admission
+    refuses more (the scale subresource runs the CRD's rules too, as of v1.36), so this
+    only acts on objects stored before the rule existed, or written with validation
+    ratcheting past it."""
     cap = resource.spec.consumer_cap()
     return min(resource.spec.replicas, cap) if cap is not None else resource.spec.replicas
 
