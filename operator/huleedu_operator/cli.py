@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from huleedu_operator.api.crd import custom_resource_definition
 from huleedu_operator.api.v1alpha1 import HuleEduService, looks_like_a_credential
 from huleedu_operator.render import Capability, RenderDefaults, RenderError, render
+from huleedu_runtime.cli import new as scaffold_new
 
 
 class _NoAliasDumper(yaml.SafeDumper):
@@ -231,32 +232,8 @@ def render_command(
     click.echo(dump_yaml(out), nl=False)
 
 
-@main.command()
-@click.argument("kind", type=click.Choice(["http", "worker"]))
-@click.argument("name")
-@click.option(
-    "--output",
-    "-o",
-    "output_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Directory to write into (default: ./NAME).",
-)
-def new(kind: str, name: str, output_dir: Path | None) -> None:
-    """Scaffold a pattern-conformant service (code, tests, Dockerfile, HuleEduService)."""
-    # The templates live with the runtime (one source); they need only jinja2.
-    from huleedu_runtime.scaffold import ScaffoldError, next_steps, runtime_source, write_service
-
-    target = output_dir or Path(name)
-    try:
-        written = write_service(kind, name, target)
-    except ScaffoldError as exc:
-        raise click.UsageError(str(exc)) from exc
-    for path in written:
-        click.echo(f"created {path}")
-    click.echo("next, in a fresh virtualenv:")
-    for step in next_steps(target, runtime_source()):
-        click.echo(f"  {step}")
+# The scaffolder is defined once, with its templates, in the runtime.
+main.add_command(scaffold_new, name="new")
 
 
 @main.command(name="import")

@@ -184,18 +184,25 @@ service_main.add_command(run_worker, name="worker")
 @click.argument("name")
 @click.option(
     "--output",
+    "-o",
     "output_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="where to write the service (default: ./NAME)",
+    help="Directory to write into (default: ./NAME).",
 )
 def new(kind: str, name: str, output_dir: Path | None) -> None:
-    """Write a pattern-conformant KIND service called NAME."""
-    from huleedu_runtime.scaffold import ScaffoldError, write_service
+    """Scaffold a pattern-conformant service (code, tests, Dockerfile, HuleEduService).
 
+    Defined once, here with its templates; ``huleedu-operator new`` is this command."""
+    from huleedu_runtime.scaffold import ScaffoldError, next_steps, runtime_source, write_service
+
+    target = output_dir or Path(name)
     try:
-        written = write_service(kind, name, output_dir or Path(name))
+        written = write_service(kind, name, target)
     except ScaffoldError as exc:
         raise click.UsageError(str(exc)) from exc
     for path in written:
-        click.echo(f"wrote {path}")
+        click.echo(f"created {path}")
+    click.echo("next, in a fresh virtualenv:")
+    for step in next_steps(target, runtime_source()):
+        click.echo(f"  {step}")
