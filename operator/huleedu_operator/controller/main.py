@@ -37,6 +37,7 @@ from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.queue import WorkQueue
 from huleedu_operator.controller.reconcile import Reconciler, RetryableError
 from huleedu_operator.controller.settings import OperatorSettings
+from huleedu_operator.controller.topics import TopicCache, TopicSnapshot, affected
 from huleedu_operator.render import Capability
 
 log = structlog.get_logger("huleedu_operator")
@@ -87,6 +88,11 @@ class Operator:
         self._parent_stamps: dict[OwnerKey, int] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._capability_timer: asyncio.TimerHandle | None = None
+        self.topic_cache: TopicCache | None = None
+        if settings.topic_check_bootstrap_servers:
+            self.topic_cache = TopicCache(
+                settings.topic_check_bootstrap_servers, settings.topic_check_interval_seconds
+            )
         self._register()
 
     # --- kopf wiring -------------------------------------------------------------
@@ -156,6 +162,9 @@ class Operator:
         ]
         if self.settings.resync_seconds > 0:
             self._workers.append(asyncio.create_task(self._resync_loop(), name="resync"))
+        if self.topic_cache is not None:
+            self.reconciler.topics = self.topic_cache.snapshot
+            self._workers.append(asyncio.create_task(self._topics_loop(), name="topics"))
         log.info(
             "operator_started",
             namespaces=self.namespaces.describe(),
@@ -306,6 +315,34 @@ class Operator:
             self._capability_timer = asyncio.get_running_loop().call_later(
                 delay, self._capabilities_observed
             )
+
+    # --- topics ------------------------------------------------------------------
+
+    async def _topics_loop(self) -> None:
+        assert self.topic_cache is not None
+        while True:
+            try:
+                self.topics_listed(*await self.topic_cache.refresh())
+            except Exception:  # never let the loop die; the next round tries again
+                log.exception("topic_check_failed")
+            await asyncio.sleep(self.topic_cache.interval)
+
+    def topics_listed(self, before: TopicSnapshot, after: TopicSnapshot) -> list[OwnerKey]:
+        """Publish a new listing; queue the resources whose TopicsReady it changes."""
+        assert self.reconciler is not None
+        self.reconciler.topics = after
+        if before == after:
+            return []
+        if after.error is not None and before.error is None:
+            log.warning("topic_check_unreachable", servers=after.servers, error=after.error)
+        keys: list[OwnerKey] = affected(
+            self.reconciler.resources, before, after, self.settings.kafka_bootstrap_servers
+        )
+        for key in keys:
+            self._enqueue(key)
+        if keys:
+            log.info("topics_changed", queued=len(keys))
+        return keys
 
     # --- resync ------------------------------------------------------------------
 

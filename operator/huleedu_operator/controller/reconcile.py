@@ -50,6 +50,13 @@ from huleedu_operator.controller.status import (
     pod_problems,
     status_changed,
 )
+from huleedu_operator.controller.topics import (
+    DISABLED,
+    TOPICS_FIELD,
+    TopicSnapshot,
+    TopicVerdict,
+    topics_verdict,
+)
 from huleedu_operator.render import Capability, RenderError, render, selector_string, service_url
 from huleedu_operator.render.env import effective_image
 
@@ -185,6 +192,8 @@ class Reconciler:
             progress_interval=settings.status_interval_seconds * 2.5,
             first_wait=settings.status_interval_seconds * 10,
         )
+        # The broker's topics as last listed (controller/topics.py); set by the operator.
+        self.topics: TopicSnapshot = DISABLED
         # Set by the operator: re-queue a key after a delay (a deferred status write).
         self.requeue_after: Callable[[OwnerKey, float], None] | None = None
 
@@ -262,6 +271,12 @@ class Reconciler:
         outcome.problems.extend(
             pod_problems(self.index.pods(key), resource, reported=outcome.problems)
         )
+        topics = self._topics(resource)
+        if topics is not None and topics.ok is False:
+            # The pods run and consume nothing: Degraded, but not a reason to be not Ready.
+            outcome.problems.append(
+                Problem(topics.reason, topics.message, blocking=False, fields=(TOPICS_FIELD,))
+            )
         observation = Observation(
             generation=generation,
             service_type=resource.spec.type,
@@ -271,10 +286,22 @@ class Reconciler:
             selector=selector_string(resource),
             url=service_url(resource) if resource.spec.type == "http" else None,
             image=effective_image(resource, self.settings.render_defaults(self.capabilities)),
+            topics=topics,
         )
         await self._write_status(key, body, observation, outcome)
         await self._post_events(body, outcome)
         return outcome
+
+    def _topics(self, resource: HuleEduService) -> TopicVerdict | None:
+        kafka = resource.spec.kafka
+        if kafka is None:
+            return None
+        return topics_verdict(
+            kafka.topics,
+            kafka.bootstrap_servers,
+            self.topics,
+            self.settings.kafka_bootstrap_servers,
+        )
 
     async def _missing_references(self, resource: HuleEduService) -> list[Problem]:
         """ConfigMaps named in envFrom that do not exist (a real kubelet would refuse to

@@ -28,6 +28,22 @@ class OperatorSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(
         default=None, description="Default for spec.kafka.bootstrapServers."
     )
+    topic_check_bootstrap_servers: str | None = Field(
+        default=None,
+        pattern=r"^[^,\s:]+:[0-9]{1,5}(,[^,\s:]+:[0-9]{1,5})*$",
+        description="Where the operator itself reaches (plaintext) the Kafka cluster of "
+        "kafka_bootstrap_servers, to check that consumed topics exist (the TopicsReady "
+        "condition). A setting of its own, not a flag on kafka_bootstrap_servers: the "
+        "operator often reaches the broker at another address than the pods, or not at "
+        "all. Unset: no check (TopicsReady Unknown, TopicCheckDisabled).",
+    )
+    topic_check_interval_seconds: float = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="List the broker's topics at most this often (one listing shared by "
+        "every resource; reconciles never wait for it).",
+    )
     runtime_image: str = Field(
         default=RenderDefaults().runtime_image, description="Default for spec.image."
     )

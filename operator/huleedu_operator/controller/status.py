@@ -14,6 +14,7 @@ from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.controller.references import explain, spec_references
+from huleedu_operator.controller.topics import TOPICS_READY, TopicVerdict
 
 READY, PROGRESSING, DEGRADED = "Ready", "Progressing", "Degraded"
 DEPLOYMENT_READY, SERVICE_READY = "DeploymentReady", "ServiceReady"
@@ -59,6 +60,7 @@ class Observation:
     selector: str | None = None
     url: str | None = None
     image: str | None = None
+    topics: TopicVerdict | None = None  # None: consumes nothing, no TopicsReady condition
 
 
 # The CRD's condition message limit is 32768 characters; a longer one makes the status
@@ -146,6 +148,11 @@ def compute_conditions(obs: Observation) -> list[dict[str, Any]]:
                     gen,
                 )
             )
+
+    if obs.topics is not None:
+        conditions.append(
+            _condition(TOPICS_READY, obs.topics.ok, obs.topics.reason, obs.topics.message, gen)
+        )
 
     if obs.problems:
         first = obs.problems[0]
