@@ -1,5 +1,5 @@
 """The operator against the real API server: create, update, drift, delete, status, bad
-input (capabilities: test_capabilities.py; name collisions: test_ownership.py). The
+input (capabilities: test_capability_flaps.py; name collisions: test_name_collisions.py). The
 operator runs as a subprocess (`huleedu-operator run`), exactly as a user starts it."""
 
 from __future__ import annotations
