@@ -158,6 +158,30 @@ def test_values_reach_the_operator_as_env() -> None:
     assert settings.namespaces == ["team-a", "team-b"]
 
 
+def test_the_topic_check_is_off_unless_given_an_address() -> None:
+    def settings_of(*args: str) -> OperatorSettings:
+        env = env_of(manifests(*args))
+        return OperatorSettings.model_validate(
+            {
+                k.removeprefix(ENV_PREFIX).lower(): v
+                for k, v in env.items()
+                if k.startswith(ENV_PREFIX) and isinstance(v, str)
+            }
+        )
+
+    default = settings_of()
+    assert default.topic_check_bootstrap_servers is None
+    assert default.topic_check_interval_seconds == 60
+    on = settings_of(
+        "--set",
+        "operator.topicCheck.bootstrapServers=kafka-external:9094",
+        "--set",
+        "operator.topicCheck.intervalSeconds=30",
+    )
+    assert on.topic_check_bootstrap_servers == "kafka-external:9094"
+    assert on.topic_check_interval_seconds == 30
+
+
 def test_network_policy_values_reach_the_operator_as_env() -> None:
     def settings_of(*args: str) -> OperatorSettings:
         env = env_of(manifests(*args))
@@ -409,6 +433,11 @@ def test_replicas_peer_per_namespace_in_namespaced_mode() -> None:
         ("operator.workers=0", "/operator/workers"),
         ("operator.metricsPort=70000", "/operator/metricsPort"),
         ("operator.kafkaBootstrapServers=kafka", "/operator/kafkaBootstrapServers"),
+        (
+            "operator.topicCheck.bootstrapServers=kafka",
+            "/operator/topicCheck/bootstrapServers",
+        ),
+        ("operator.topicCheck.intervalSeconds=0", "/operator/topicCheck/intervalSeconds"),
         ("watchNamespaces={Team_A}", "/watchNamespaces/0"),
         ("watchNamespaces={team_*}", "/watchNamespaces/0"),
         ("watchNamespaces={team-[ab]}", "/watchNamespaces/0"),
