@@ -1909,8 +1909,10 @@ class HuleEduServiceStatus(BaseModel):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Progressing, Degraded, and one per child kind "
-        "(DeploymentReady, ServiceReady, ...).",
+        description="Ready, Progressing, Degraded, one per child kind "
+        "(DeploymentReady, ServiceReady, ...), and TopicsReady on resources that consume "
+        "spec.kafka.topics (do they exist on the broker; Unknown unless the operator "
+        "checks).",
     )
     replicas: int | None = Field(default=None, description="Pods (scale subresource).")
     ready_replicas: int | None = Field(default=None, description="Ready pods.")
