@@ -294,3 +294,56 @@ def test_the_check_is_off_by_default() -> None:
     assert settings.topic_check_interval_seconds == 60
     assert Operator(settings).topic_cache is None
     assert Reconciler(None, ChildIndex(), settings).topics == DISABLED  # type: ignore[arg-type]
+
+
+# --- through a reconcile ----------------------------------------------------------
+
+
+class FakeKube:
+    """Nothing exists; applies echo the object; status patches are recorded."""
+
+    def __init__(self) -> None:
+        self.status_patches: list[dict[str, Any]] = []
+
+    async def get(self, path: str) -> None:
+        return None
+
+    async def apply(self, child: dict[str, Any], force: bool = False) -> dict[str, Any]:
+        return child
+
+    async def patch_status(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self.status_patches.append(patch)
+
+    async def post_event(self, event: dict[str, Any]) -> None:
+        return None
+
+
+def reconciled(snapshot: TopicSnapshot, kube: FakeKube | None = None) -> dict[str, Any]:
+    settings = OperatorSettings(kafka_bootstrap_servers=DEFAULT, status_interval_seconds=0)
+    reconciler = Reconciler(kube or FakeKube(), ChildIndex(), settings)  # type: ignore[arg-type]
+    reconciler.topics = snapshot
+    key = ("ns", "reader")
+    reconciler.resources[key] = {
+        "apiVersion": "huleedu.io/v1alpha1",
+        "kind": "HuleEduService",
+        "metadata": {"name": "reader", "namespace": "ns", "generation": 1, "uid": "u"},
+        "spec": {"type": "worker", "image": "example/r:1.0", "kafka": {"topics": ["a", "b"]}},
+    }
+    asyncio.run(reconciler.reconcile(key))
+    return by_type(reconciler.resources[key]["status"]["conditions"])
+
+
+def test_a_reconcile_reports_missing_topics_as_a_non_blocking_problem() -> None:
+    conditions = reconciled(listed("a"))
+    assert conditions[TOPICS_READY]["status"] == "False"
+    assert "spec.kafka.topics: topic(s) b do not exist" in conditions[TOPICS_READY]["message"]
+    assert conditions[DEGRADED]["reason"] == TOPICS_MISSING
+    # Not Ready only because the fake Deployment is not Available, not for the topics.
+    assert conditions[READY]["reason"] != TOPICS_MISSING
+
+
+def test_a_reconcile_without_the_check_says_unknown() -> None:
+    conditions = reconciled(DISABLED)
+    assert conditions[TOPICS_READY]["status"] == "Unknown"
+    assert conditions[TOPICS_READY]["reason"] == CHECK_DISABLED
+    assert conditions[DEGRADED]["status"] == "False"
