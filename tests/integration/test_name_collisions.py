@@ -66,7 +66,9 @@ def test_a_service_made_with_kubectl_create_is_reported_and_never_touched(
     before = core_v1.read_namespaced_service("billing", namespace)
     apply(kubectl, hes("billing", namespace, type="http", image="example/b:1.0"))
 
-    found = wait_until(lambda: conflict(custom_objects, namespace, "billing"), timeout=60)
+    # The first test of the module: its operator has just started (and may still be
+    # listing what earlier modules left behind).
+    found = wait_until(lambda: conflict(custom_objects, namespace, "billing"), timeout=120)
     assert found["status"] == "True"
     assert "Service 'billing' already exists" in found["message"]
     assert "field manager kubectl-create" in found["message"]

@@ -106,7 +106,7 @@ def test_a_refused_apply_is_a_named_terminal_condition_without_a_retry_loop(
         degraded = condition(get_hes(custom_objects, namespace, "refused"), "Degraded")
         return degraded if degraded.get("reason") == "ApplyFailed" else {}
 
-    found = wait_until(failed, timeout=60, message="an ApplyFailed condition")
+    found = wait_until(failed, timeout=120, message="an ApplyFailed condition")
     # Server-side apply of a new object is a create: the policy's reason decides the code
     # (Forbidden 403; Invalid is reported as 422 by some releases and 403 by others).
     assert found["message"].startswith("Deployment/refused: the API server refused it (4")

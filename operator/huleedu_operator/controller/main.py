@@ -103,6 +103,11 @@ class Operator:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.request_timeout = 30
+        # kopf retries a failed request after 1, 1, 2, 3, 5, 8, 13, 21 s. After a CRD is
+        # (re)created the API server answers 429 "storage is (re)initializing" for a few
+        # seconds, and a watcher that started then (a new namespace, in pattern mode)
+        # reached the long delays: resources there went unseen for over half a minute.
+        settings.networking.error_backoffs = [0.5, 1, 1, 2, 2, 3, 5, 5, 5, 5]
         for kind in CHILD_KINDS:
             settings.watching.label_selectors[kind.group, kind.plural] = MANAGED_SELECTOR
         settings.watching.label_selectors["", "pods"] = MANAGED_SELECTOR
