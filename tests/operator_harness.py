@@ -48,6 +48,7 @@ class OperatorProcess:
             "HULEEDU_OPERATOR_METRICS_PORT": str(self.metrics_port),
             "HULEEDU_OPERATOR_LIVENESS_PORT": str(self.liveness_port),
             "HULEEDU_OPERATOR_BIND_ADDRESS": "127.0.0.1",
+            "PYTHONUNBUFFERED": "1",  # tests read the log while it runs
             **{f"HULEEDU_OPERATOR_{k.upper()}": v for k, v in settings.items()},
         }
         self.log_path = log_path

@@ -478,7 +478,7 @@ class Reconciler:
         )
         outcome.problems.append(problem)
         outcome.slow_retry = True
-        log.warning("apply_refused", child=f"{kind}/{name}", status=exc.status)
+        log.warning("apply_refused", namespace=key[0], child=f"{kind}/{name}", status=exc.status)
         digest = child["metadata"]["annotations"][APPLIED_HASH]
         self.refused[key, kind, name] = (digest, time.monotonic() + TERMINAL_RETRY_SECONDS, problem)
 
