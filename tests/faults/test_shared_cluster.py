@@ -334,12 +334,13 @@ def test_deletions_the_watch_missed_are_repaired_within_one_resync(
         tracker.wait_ok([d["metadata"]["name"] for d in docs], 120 + n)
     etcd = Etcd(control_plane)
     victims = [d["metadata"]["name"] for d in docs[:k]]
+    http = {d["metadata"]["name"] for d in docs if d["spec"]["type"] == "http"}
     gone_parent = docs[-1]["metadata"]["name"]
     with control_plane.outage("kube-apiserver", api_ready(kube)):
         deleted = 0
         for name in victims:
             deleted += etcd.delete(f"{etcd.prefix}/deployments/{ns}/{name}")
-            if kube_type(docs, name) == "http":
+            if name in http:
                 deleted += etcd.delete(f"{etcd.prefix}/services/specs/{ns}/{name}")
         deleted += etcd.delete(etcd.key(ns, gone_parent))
     back = time.monotonic()
@@ -349,7 +350,7 @@ def test_deletions_the_watch_missed_are_repaired_within_one_resync(
     while time.monotonic() < deadline:
         present = set(kube.names("Deployment", ns, MANAGED_SELECTOR))
         services = set(kube.names("Service", ns, MANAGED_SELECTOR))
-        wanted_services = {v for v in victims if kube_type(docs, v) == "http"}
+        wanted_services = set(victims) & http
         if set(victims) <= present and wanted_services <= services:
             break
         time.sleep(1)
@@ -376,7 +377,3 @@ def test_deletions_the_watch_missed_are_repaired_within_one_resync(
     while child_problems(kube, ns, remaining) and time.monotonic() < deadline:
         time.sleep(1)  # the garbage collector removes the deleted parent's children
     assert child_problems(kube, ns, remaining) == []
-
-
-def kube_type(docs: list[Body], name: str) -> str:
-    return str(next(d["spec"]["type"] for d in docs if d["metadata"]["name"] == name))

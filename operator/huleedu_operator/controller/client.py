@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import kubernetes
@@ -140,9 +141,7 @@ class Kube:
                 query.append(("labelSelector", label_selector))
             if token:
                 query.append(("continue", token))
-            page: dict[str, Any] = await self.call(
-                lambda query=query: self._raw("GET", path, None, query)  # type: ignore[misc]
-            )
+            page: dict[str, Any] = await self.call(partial(self._raw, "GET", path, None, query))
             items.extend(page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
