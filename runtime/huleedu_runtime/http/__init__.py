@@ -6,8 +6,8 @@ Services import from here: ``setup_service`` (or ``create_app``), ``inject`` and
 
 from huleedu_runtime.http.app import ServiceRuntime, create_app, runtime_of, setup_service
 from huleedu_runtime.http.di import FromDishka, QuartProvider, inject
-from huleedu_runtime.http.health import ReadinessCheck, ReadinessChecks
 from huleedu_runtime.http.validation import parse_body
+from huleedu_runtime.serving import ReadinessCheck, ReadinessChecks
 
 __all__ = [
     "FromDishka",

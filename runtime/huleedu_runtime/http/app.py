@@ -20,9 +20,9 @@ from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.http.body_limit import BodyLimit
 from huleedu_runtime.http.di import QuartProvider, setup_dishka
 from huleedu_runtime.http.errors import install_error_handlers
-from huleedu_runtime.http.health import ReadinessCheck, ReadinessChecks, health_blueprint
 from huleedu_runtime.http.request_hooks import install_request_hooks
 from huleedu_runtime.logging import configure_logging
+from huleedu_runtime.serving import ReadinessCheck, ReadinessChecks, health_blueprint
 
 EXTENSION_KEY = "huleedu_runtime"
 

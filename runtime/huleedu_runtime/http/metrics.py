@@ -1,4 +1,5 @@
-"""Request metrics labelled by route template, and the ``/metrics`` endpoint.
+"""Request metrics labelled by route template (the ``/metrics`` endpoint is
+:func:`huleedu_runtime.serving.metrics_response`).
 
 Labels use the matched rule (``/v1/content/<content_id>``), never the raw path:
 raw paths put every id into a label value and grow the series count without
@@ -10,15 +11,7 @@ locks on every call, which showed in the request-rate benchmark.
 
 from __future__ import annotations
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from quart import Response
+from prometheus_client import Counter, Histogram
 
 UNMATCHED_ROUTE = "<unmatched>"
 OTHER_METHOD = "OTHER"
@@ -59,7 +52,3 @@ def record_request(method: str, route: str | None, status: int, seconds: float) 
         histogram = _histograms[(method, route)] = HTTP_LATENCY.labels(method, route)
     counter.inc()
     histogram.observe(seconds)
-
-
-def metrics_response(registry: CollectorRegistry = REGISTRY) -> Response:
-    return Response(generate_latest(registry), status=200, content_type=CONTENT_TYPE_LATEST)

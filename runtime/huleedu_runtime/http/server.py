@@ -17,7 +17,7 @@ margin, as the operator renders it):
 
 A separate metrics port (``METRICS_PORT`` set and different from ``PORT``) is a second
 hypercorn server running a small app with only ``/metrics``, ``/healthz`` and
-``/healthz/live`` (:func:`~huleedu_runtime.http.health.health_app`), sharing the
+``/healthz/live`` (:func:`~huleedu_runtime.serving.health_app`), sharing the
 service's readiness checks and the process's metrics registry. A second app rather than
 a second bind of the same app: a second bind would expose every route of the service on
 the port a NetworkPolicy opens to Prometheus, and count each scrape as service traffic.
@@ -27,30 +27,26 @@ The main server is configured with the app's body limit, so that hypercorn does 
 answer ``Expect: 100-continue`` for a body the app will refuse
 (:mod:`huleedu_runtime.http.body_limit`).
 
-hypercorn's error log is the stdlib logger ``hypercorn.error`` without a handler of its
-own: its lines propagate to the root logger that
-:func:`huleedu_runtime.logging.configure_logging` renders, one JSON stream on stdout.
+hypercorn's configuration, the stop signals and the health app are
+:mod:`huleedu_runtime.serving`'s (a worker serves its health with them too).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import structlog
-from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from huleedu_runtime import serving
 from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.http.body_limit import BodyLimitConfig, body_limit_of, install_continue_guard
-from huleedu_runtime.http.health import ReadinessChecks, health_app
+from huleedu_runtime.serving import ReadinessChecks, health_app, install_stop_signals
 
 log = structlog.get_logger(__name__)
 
-HYPERCORN_LOGGER = "hypercorn.error"
 METRICS_SERVER_SHUTDOWN_TIMEOUT = 1.0
 """Scrapes and probes are short; the metrics server does not wait long for them."""
 
@@ -61,15 +57,13 @@ AsgiSend = Callable[[AsgiMessage], Awaitable[None]]
 def hypercorn_config(
     *, host: str, port: int, shutdown_timeout: float, max_body_bytes: int | None = None
 ) -> Config:
+    """:func:`huleedu_runtime.serving.hypercorn_config` on a :class:`BodyLimitConfig`
+    carrying the app's body limit."""
     config = BodyLimitConfig()
     config.max_request_body_bytes = max_body_bytes
-    config.bind = [f"{host}:{port}"]
-    config.graceful_timeout = shutdown_timeout
-    config.accesslog = None  # the metrics middleware counts requests; logs stay quiet
-    config.errorlog = logging.getLogger(HYPERCORN_LOGGER)  # propagates to the JSON root
-    config.keep_alive_timeout = 75  # above common load balancer idle timeouts
-    config.include_server_header = False
-    return config
+    return serving.hypercorn_config(
+        host=host, port=port, shutdown_timeout=shutdown_timeout, config=config
+    )
 
 
 async def serve_asgi(
@@ -88,19 +82,14 @@ async def serve_asgi(
     )
     if max_body_bytes is not None:
         install_continue_guard()
-    await serve(app, config, shutdown_trigger=shutdown_trigger)
-
-
-def install_stop_signals(stop: asyncio.Event) -> None:
-    """SIGTERM and SIGINT set ``stop`` instead of killing the loop."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-
-        def on_signal(sig: signal.Signals = sig) -> None:
-            log.info("shutdown_signal_received", signal=sig.name)
-            stop.set()
-
-        loop.add_signal_handler(sig, on_signal)
+    await serving.serve_asgi(
+        app,
+        host=host,
+        port=port,
+        shutdown_timeout=shutdown_timeout,
+        shutdown_trigger=shutdown_trigger,
+        config=config,
+    )
 
 
 class CloseWhileDraining:

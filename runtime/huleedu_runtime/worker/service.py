@@ -26,8 +26,7 @@ from quart import Quart
 
 from huleedu_runtime import contract, heartbeat
 from huleedu_runtime.config import ServiceSettings
-from huleedu_runtime.http.health import ReadinessChecks, health_app
-from huleedu_runtime.http.server import install_stop_signals, serve_asgi
+from huleedu_runtime.serving import ReadinessChecks, health_app, install_stop_signals, serve_asgi
 from huleedu_runtime.worker.protocol import (
     EventProcessorProtocol,
     SupportsLiveness,

@@ -15,8 +15,8 @@ from quart import Blueprint, Quart, Response, jsonify
 from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.errors import ErrorCode, NotFoundError
 from huleedu_runtime.http import FromDishka, ReadinessChecks, create_app, inject, runtime_of
-from huleedu_runtime.http.health import health_app
 from huleedu_runtime.http.server import CloseWhileDraining
+from huleedu_runtime.serving import health_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # examples/ from the checkout
 from examples.content_service.config import ContentServiceSettings

@@ -1,4 +1,10 @@
-"""Liveness, readiness and metrics endpoints, shared by http services and workers.
+"""What http services and workers both serve: liveness, readiness and metrics endpoints,
+and the hypercorn plumbing that serves them until a stop signal.
+
+Neutral ground between :mod:`huleedu_runtime.http` (the Quart service side) and
+:mod:`huleedu_runtime.worker` (the Kafka consumer side): a worker serves its health and
+metrics through this module and never imports the http side.
+
 
 ``/healthz/live`` answers whether the process can make progress (for a worker:
 the consumer task is alive); the kubelet restarts the pod when it fails.
@@ -10,22 +16,32 @@ message, which may contain hosts or credentials.
 Once shutdown begins (:meth:`ReadinessChecks.start_draining`, called on SIGTERM)
 ``/healthz`` answers 503 ``draining`` without running the checks, while liveness
 stays 200: the pod is leaving, not broken, and must not be restarted mid-drain.
+
+hypercorn's error log is the stdlib logger ``hypercorn.error`` without a handler of its
+own: its lines propagate to the root logger that
+:func:`huleedu_runtime.logging.configure_logging` renders, one JSON stream on stdout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from quart import Blueprint, Quart, Response, jsonify
 
 from huleedu_runtime import contract
-from huleedu_runtime.http.metrics import metrics_response
 
 log = structlog.get_logger(__name__)
+
+HYPERCORN_LOGGER = "hypercorn.error"
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 """A dependency check: returns ``False`` or raises when the dependency is unusable."""
@@ -122,3 +138,51 @@ def health_app(
         )
     )
     return app
+
+
+def metrics_response(registry: CollectorRegistry = REGISTRY) -> Response:
+    return Response(generate_latest(registry), status=200, content_type=CONTENT_TYPE_LATEST)
+
+
+def hypercorn_config(
+    *, host: str, port: int, shutdown_timeout: float, config: Config | None = None
+) -> Config:
+    """``config`` (default: a plain hypercorn ``Config``) set up to bind ``host:port``,
+    with this runtime's timeouts and logging."""
+    config = config if config is not None else Config()
+    config.bind = [f"{host}:{port}"]
+    config.graceful_timeout = shutdown_timeout
+    config.accesslog = None  # the metrics middleware counts requests; logs stay quiet
+    config.errorlog = logging.getLogger(HYPERCORN_LOGGER)  # propagates to the JSON root
+    config.keep_alive_timeout = 75  # above common load balancer idle timeouts
+    config.include_server_header = False
+    return config
+
+
+async def serve_asgi(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    shutdown_timeout: float,
+    shutdown_trigger: Callable[[], Awaitable[Any]],
+    config: Config | None = None,
+) -> None:
+    """Serve ``app`` until ``shutdown_trigger`` returns, then drain (``config``: see
+    :func:`hypercorn_config`)."""
+    config = hypercorn_config(
+        host=host, port=port, shutdown_timeout=shutdown_timeout, config=config
+    )
+    await serve(app, config, shutdown_trigger=shutdown_trigger)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` instead of killing the loop."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+
+        def on_signal(sig: signal.Signals = sig) -> None:
+            log.info("shutdown_signal_received", signal=sig.name)
+            stop.set()
+
+        loop.add_signal_handler(sig, on_signal)
