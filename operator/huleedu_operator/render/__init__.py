@@ -7,35 +7,35 @@ No I/O and no kopf here. The controller, the ``render`` CLI and the tests call t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import GROUP, KIND, VERSION, HuleEduService
-from huleedu_operator.render.autoscaling import (
-    autoscaler_owns_replicas,
-    autoscaling_warnings,
-    render_hpa,
-    render_keda,
-)
+from huleedu_operator.render.autoscaling import autoscaling_warnings, render_hpa, render_keda
 from huleedu_operator.render.configmap import render_kafka_configmap
 from huleedu_operator.render.defaults import Capability, RenderDefaults
 from huleedu_operator.render.deployment import render_deployment, replica_warnings
 from huleedu_operator.render.disruption import render_pdb, wants_pdb
-from huleedu_operator.render.env import effective_image, kafka_settings
 from huleedu_operator.render.errors import RenderError, RenderWarning
 from huleedu_operator.render.expose import render_expose
-from huleedu_operator.render.labels import common_labels, selector_string
-from huleedu_operator.render.monitoring import render_monitor, scrape_annotations
+from huleedu_operator.render.labels import selector_string
+from huleedu_operator.render.monitoring import render_monitor
 from huleedu_operator.render.network_policy import render_network_policy, wants_network_policy
-from huleedu_operator.render.service import render_service, service_url
+from huleedu_operator.render.plan import Plan, effective_image, kafka_settings, plan, service_url
+from huleedu_operator.render.service import render_service
 from huleedu_operator.render.volumes import render_claims
 
 __all__ = [
     "Capability",
+    "Plan",
     "RenderDefaults",
     "RenderError",
     "RenderWarning",
     "Rendered",
+    "effective_image",
+    "kafka_settings",
+    "plan",
     "render",
     "selector_string",
     "service_url",
@@ -44,9 +44,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Rendered:
-    """The children of one resource, plus warnings about what could not be honoured."""
+    """The children of one resource, plus warnings about what could not be honoured,
+    and the plan they were rendered from (image, selector, url for the status)."""
 
     children: tuple[dict[str, Any], ...]
+    plan: Plan
     warnings: tuple[RenderWarning, ...] = ()
 
     def by_kind(self, kind: str) -> list[dict[str, Any]]:
@@ -54,7 +56,7 @@ class Rendered:
 
 
 def _finish(
-    child: dict[str, Any], resource: HuleEduService, labels: dict[str, str]
+    child: dict[str, Any], resource: HuleEduService, labels: Mapping[str, str]
 ) -> dict[str, Any]:
     """Stamp namespace, labels and (when the resource has a uid) the controller ref."""
     metadata = child["metadata"]
@@ -109,36 +111,35 @@ def render(resource: HuleEduService, defaults: RenderDefaults | None = None) -> 
     Raises :class:`RenderError` naming the field when the resource cannot be rendered.
     """
     defaults = defaults or RenderDefaults()
-    spec = resource.spec
-    caps = defaults.capabilities
-    settings = kafka_settings(resource, defaults)
-    labels = common_labels(resource, effective_image(resource, defaults))
+    http = resource.spec.type == "http"
+    the_plan = plan(resource, defaults)
 
     children: list[dict[str, Any]] = []
-    if settings:
-        children.append(render_kafka_configmap(resource, settings))
+    if the_plan.kafka_settings:
+        children.append(render_kafka_configmap(resource, the_plan))
     children.extend(render_claims(resource))
     if wants_network_policy(resource, defaults):
         # Before the Deployment: no pod of a new resource runs without its isolation.
-        children.append(render_network_policy(resource, defaults))
-    children.append(render_deployment(resource, defaults))
-    if spec.type == "http":
-        children.append(render_service(resource, scrape_annotations(resource, defaults)))
-        exposed = render_expose(resource, defaults)
+        children.append(render_network_policy(resource, the_plan))
+    children.append(render_deployment(resource, the_plan))
+    if http:
+        children.append(render_service(resource, the_plan))
+        exposed = render_expose(resource, the_plan)
         if exposed is not None:
             children.append(exposed)
-    if spec.metrics.enabled and Capability.MONITORING in caps:
-        children.append(render_monitor(resource))
+    if the_plan.monitor:
+        children.append(render_monitor(resource, the_plan))
     if wants_pdb(resource):
-        children.append(render_pdb(resource))
-    if autoscaler_owns_replicas(resource, defaults):
-        if spec.type == "http":
+        children.append(render_pdb(resource, the_plan))
+    if the_plan.autoscaler_owns_replicas:
+        if http:
             children.append(render_hpa(resource))
         else:
-            children.extend(render_keda(resource, settings))
-    finished = tuple(_finish(c, resource, labels) for c in children)
+            children.extend(render_keda(resource, the_plan))
+    finished = tuple(_finish(c, resource, the_plan.labels) for c in children)
     _check_sizes(resource, finished)
     return Rendered(
         children=finished,
-        warnings=(*autoscaling_warnings(resource, defaults), *replica_warnings(resource)),
+        plan=the_plan,
+        warnings=(*autoscaling_warnings(resource, the_plan), *replica_warnings(resource)),
     )

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService, KafkaSpec
-from huleedu_operator.render.defaults import Capability, RenderDefaults
 from huleedu_operator.render.errors import RenderWarning
+from huleedu_operator.render.plan import Plan
 from huleedu_runtime import contract
 
 KEDA_MISSING = RenderWarning(
@@ -26,17 +26,9 @@ _SASL_MECHANISMS = {
 }
 
 
-def autoscaler_owns_replicas(resource: HuleEduService, defaults: RenderDefaults) -> bool:
-    """True when an autoscaler will be rendered and so owns the Deployment's replicas."""
-    spec = resource.spec
-    if not spec.autoscaled():
-        return False
-    return spec.type == "http" or Capability.KEDA in defaults.capabilities
-
-
-def autoscaling_warnings(resource: HuleEduService, defaults: RenderDefaults) -> list[RenderWarning]:
-    spec = resource.spec
-    if spec.autoscaled() and spec.type == "worker" and Capability.KEDA not in defaults.capabilities:
+def autoscaling_warnings(resource: HuleEduService, plan: Plan) -> list[RenderWarning]:
+    # An http resource always gets its HPA; only a worker's KEDA can be missing.
+    if resource.spec.autoscaled() and not plan.autoscaler_owns_replicas:
         return [KEDA_MISSING]
     return []
 
@@ -106,7 +98,7 @@ def _trigger_auth_refs(kafka: KafkaSpec) -> list[dict[str, str]]:
     return refs
 
 
-def render_keda(resource: HuleEduService, settings: dict[str, str]) -> list[dict[str, Any]]:
+def render_keda(resource: HuleEduService, plan: Plan) -> list[dict[str, Any]]:
     """ScaledObject (+ TriggerAuthentication for SASL or a TLS Secret) on the consumer's
     own settings, so KEDA reads the lag the way the worker connects."""
     spec = resource.spec
@@ -115,6 +107,7 @@ def render_keda(resource: HuleEduService, settings: dict[str, str]) -> list[dict
     assert kafka is not None
     sasl = kafka.security.sasl if kafka.security else None
     tls = kafka.security is not None and kafka.security.protocol.endswith("SSL")
+    settings = plan.kafka_settings
     auth_refs = _trigger_auth_refs(kafka)
     auth_ref = {"authenticationRef": {"name": trigger_authentication_name(resource)}}
     triggers = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import (
@@ -23,17 +24,10 @@ from huleedu_operator.api.v1alpha1 import (
     ProbeSpec,
     TopologySpreadConstraint,
 )
-from huleedu_operator.render.autoscaling import autoscaler_owns_replicas
 from huleedu_operator.render.defaults import RenderDefaults
-from huleedu_operator.render.env import (
-    container_env,
-    container_env_from,
-    effective_image,
-    kafka_settings,
-)
+from huleedu_operator.render.env import container_env, container_env_from
 from huleedu_operator.render.errors import RenderWarning
-from huleedu_operator.render.labels import common_labels, selector_labels
-from huleedu_operator.render.monitoring import scrape_annotations
+from huleedu_operator.render.plan import Plan
 from huleedu_operator.render.volumes import single_pod_storage, user_volumes
 from huleedu_runtime import contract
 
@@ -62,19 +56,18 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
-def config_checksum(data: dict[str, str]) -> str:
+def config_checksum(data: Mapping[str, str]) -> str:
     """Stable hash of the consumer settings; a change rolls the pods."""
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _ports(resource: HuleEduService) -> list[dict[str, Any]]:
-    spec = resource.spec
+def _ports(plan: Plan) -> list[dict[str, Any]]:
     ports: list[dict[str, Any]] = []
-    if spec.type == "http":
-        ports.append({"name": "http", "containerPort": spec.http_port(), "protocol": "TCP"})
-    serves_metrics = spec.metrics.enabled or (spec.type == "worker" and spec.probes.enabled)
-    if serves_metrics and not (spec.type == "http" and spec.metrics_port() == spec.http_port()):
-        ports.append({"name": "metrics", "containerPort": spec.metrics_port(), "protocol": "TCP"})
+    if plan.app_port is not None:
+        ports.append({"name": "http", "containerPort": plan.app_port, "protocol": "TCP"})
+    if plan.separate_metrics_port is not None:
+        port = plan.separate_metrics_port
+        ports.append({"name": "metrics", "containerPort": port, "protocol": "TCP"})
     return ports
 
 
@@ -106,13 +99,13 @@ def _probe_timing(probe: ProbeSpec) -> dict[str, Any]:
     }
 
 
-def _probes(resource: HuleEduService) -> dict[str, Any]:
+def _probes(resource: HuleEduService, plan: Plan) -> dict[str, Any]:
     spec = resource.spec
     if spec.heartbeat_liveness():
         return {"livenessProbe": _heartbeat_probe(spec.probes.liveness)}
     if not spec.probes.enabled:
         return {}
-    port = spec.http_port() if spec.type == "http" else spec.metrics_port()
+    port = plan.probe_port
     probes = {
         "livenessProbe": _probe(spec.probes.liveness, contract.LIVENESS_PATH, port),
         "readinessProbe": _probe(spec.probes.readiness, contract.READINESS_PATH, port),
@@ -174,7 +167,7 @@ def _volumes(resource: HuleEduService) -> tuple[list[dict[str, Any]], list[dict[
     return volumes + extra_volumes, mounts + extra_mounts
 
 
-def topology_spread(resource: HuleEduService) -> list[dict[str, Any]]:
+def topology_spread(resource: HuleEduService, plan: Plan) -> list[dict[str, Any]]:
     """Spread the pods over nodes and zones once there can be more than one of them.
 
     The default is a preference (ScheduleAnyway): a one-node or one-zone cluster still
@@ -197,7 +190,7 @@ def topology_spread(resource: HuleEduService) -> list[dict[str, Any]]:
             "maxSkew": c.max_skew,
             "topologyKey": c.topology_key,
             "whenUnsatisfiable": c.when_unsatisfiable,
-            "labelSelector": {"matchLabels": selector_labels(resource)},
+            "labelSelector": {"matchLabels": dict(plan.selector_labels)},
             "matchLabelKeys": ["pod-template-hash"],
         }
         if c.min_domains is not None:
@@ -206,12 +199,12 @@ def topology_spread(resource: HuleEduService) -> list[dict[str, Any]]:
     return rendered
 
 
-def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, Any]:
+def render_deployment(resource: HuleEduService, plan: Plan) -> dict[str, Any]:
     spec = resource.spec
-    image = effective_image(resource, defaults)
-    labels = common_labels(resource, image)
+    image = plan.image
+    labels = dict(plan.labels)
     volumes, mounts = _volumes(resource)
-    env = container_env(resource, image)
+    env = container_env(resource, plan)
     env_from = container_env_from(resource)
     resources = spec.resources.wire() if spec.resources else {}
     resources.setdefault("requests", dict(DEFAULT_REQUESTS))
@@ -219,10 +212,10 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
     container: dict[str, Any] = {
         "name": "app",
         "image": image,
-        **_command(resource, defaults),
+        **_command(resource, plan.defaults),
         "env": env,
-        "ports": _ports(resource),
-        **_probes(resource),
+        "ports": _ports(plan),
+        **_probes(resource, plan),
         **_lifecycle(resource),
         "resources": resources,
         "securityContext": container_security_context(),
@@ -233,10 +226,9 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
     if spec.image_pull_policy:
         container["imagePullPolicy"] = spec.image_pull_policy
 
-    annotations = {**(spec.pod_annotations or {}), **scrape_annotations(resource, defaults)}
-    settings = kafka_settings(resource, defaults)
-    if settings:
-        annotations[CONFIG_CHECKSUM_ANNOTATION] = config_checksum(settings)
+    annotations = {**(spec.pod_annotations or {}), **plan.scrape_annotations}
+    if plan.kafka_settings:
+        annotations[CONFIG_CHECKSUM_ANNOTATION] = config_checksum(plan.kafka_settings)
 
     security_context = pod_security_context()
     if spec.claims():
@@ -275,12 +267,12 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
         "nodeSelector": spec.node_selector,
         "tolerations": [t.wire() for t in spec.tolerations or []],
         "affinity": spec.affinity,
-        "topologySpreadConstraints": topology_spread(resource),
+        "topologySpreadConstraints": topology_spread(resource, plan),
     }
     pod_spec.update({k: v for k, v in optional.items() if v})
 
     deployment_spec: dict[str, Any] = {
-        "selector": {"matchLabels": selector_labels(resource)},
+        "selector": {"matchLabels": dict(plan.selector_labels)},
         "revisionHistoryLimit": 5,
         "strategy": (
             {"type": "Recreate"}
@@ -298,7 +290,7 @@ def render_deployment(resource: HuleEduService, defaults: RenderDefaults) -> dic
             "spec": pod_spec,
         },
     }
-    if not autoscaler_owns_replicas(resource, defaults):
+    if not plan.autoscaler_owns_replicas:
         # While an autoscaler runs it owns .spec.replicas; applying it would fight it.
         deployment_spec["replicas"] = desired_replicas(resource)
     return {

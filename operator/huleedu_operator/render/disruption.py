@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import DisruptionBudgetSpec, HuleEduService
-from huleedu_operator.render.labels import selector_labels
+from huleedu_operator.render.plan import Plan
 
 
 def wants_pdb(resource: HuleEduService) -> bool:
@@ -14,7 +14,7 @@ def wants_pdb(resource: HuleEduService) -> bool:
     return budget is None or budget.enabled
 
 
-def render_pdb(resource: HuleEduService) -> dict[str, Any]:
+def render_pdb(resource: HuleEduService, plan: Plan) -> dict[str, Any]:
     budget = resource.spec.disruption_budget or DisruptionBudgetSpec()
     if budget.min_available is not None:
         limit: dict[str, Any] = {"minAvailable": budget.min_available}
@@ -26,5 +26,5 @@ def render_pdb(resource: HuleEduService) -> dict[str, Any]:
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": {"name": resource.name},
-        "spec": {"selector": {"matchLabels": selector_labels(resource)}, **limit},
+        "spec": {"selector": {"matchLabels": dict(plan.selector_labels)}, **limit},
     }

@@ -14,6 +14,7 @@ from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.render.defaults import Capability, RenderDefaults
+from huleedu_operator.render.plan import Plan
 
 _GATEWAY_GROUP = "gateway.networking.k8s.io"
 _ROUTE_PATH_TYPE = {"Prefix": "PathPrefix", "Exact": "Exact"}
@@ -23,16 +24,15 @@ def uses_http_route(defaults: RenderDefaults) -> bool:
     return Capability.GATEWAY_API in defaults.capabilities and bool(defaults.gateway_name)
 
 
-def render_expose(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, Any] | None:
-    expose = resource.spec.expose
-    if expose is None or resource.spec.type != "http":
+def render_expose(resource: HuleEduService, plan: Plan) -> dict[str, Any] | None:
+    if resource.spec.expose is None or plan.app_port is None:
         return None
-    if uses_http_route(defaults):
-        return _http_route(resource, defaults)
-    return _ingress(resource, defaults)
+    if uses_http_route(plan.defaults):
+        return _http_route(resource, plan.defaults, plan.app_port)
+    return _ingress(resource, plan.defaults)
 
 
-def _http_route(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, Any]:
+def _http_route(resource: HuleEduService, defaults: RenderDefaults, port: int) -> dict[str, Any]:
     expose = resource.spec.expose
     assert expose is not None
     parent: dict[str, Any] = {
@@ -56,7 +56,7 @@ def _http_route(resource: HuleEduService, defaults: RenderDefaults) -> dict[str,
             "rules": [
                 {
                     "matches": matches,
-                    "backendRefs": [{"name": resource.name, "port": resource.spec.http_port()}],
+                    "backendRefs": [{"name": resource.name, "port": port}],
                 }
             ],
         },

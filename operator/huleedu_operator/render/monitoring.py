@@ -1,39 +1,19 @@
 """Prometheus scraping: a ServiceMonitor (http) or PodMonitor (worker) when the
 Prometheus Operator's CRDs are served, ``prometheus.io/*`` annotations otherwise
-(rendered on the pod template by :mod:`deployment`)."""
+(``Plan.scrape_annotations``, rendered on the pod template and the Service)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService
-from huleedu_operator.render.defaults import Capability, RenderDefaults
-from huleedu_operator.render.labels import selector_labels
+from huleedu_operator.render.plan import Plan
 
 
-def scrape_annotations(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, str]:
-    """``prometheus.io/*`` annotations, used only when no Prometheus Operator is served."""
-    spec = resource.spec
-    if not spec.metrics.enabled or Capability.MONITORING in defaults.capabilities:
-        return {}
-    return {
-        "prometheus.io/scrape": "true",
-        "prometheus.io/port": str(spec.metrics_port()),
-        "prometheus.io/path": spec.metrics.path,
-    }
-
-
-def metrics_port_name(resource: HuleEduService) -> str:
-    spec = resource.spec
-    if spec.type == "http" and spec.metrics_port() == spec.http_port():
-        return "http"
-    return "metrics"
-
-
-def render_monitor(resource: HuleEduService) -> dict[str, Any]:
+def render_monitor(resource: HuleEduService, plan: Plan) -> dict[str, Any]:
     spec = resource.spec
     endpoint = {
-        "port": metrics_port_name(resource),
+        "port": plan.metrics_port_name,
         "path": spec.metrics.path,
         "interval": spec.metrics.interval,
         "scrapeTimeout": spec.metrics.scrape_timeout,
@@ -47,7 +27,7 @@ def render_monitor(resource: HuleEduService) -> dict[str, Any]:
         "kind": kind,
         "metadata": {"name": resource.name},
         "spec": {
-            "selector": {"matchLabels": selector_labels(resource)},
+            "selector": {"matchLabels": dict(plan.selector_labels)},
             "namespaceSelector": {"matchNames": [resource.namespace]},
             **body,
         },

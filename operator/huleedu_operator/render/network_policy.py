@@ -24,7 +24,7 @@ from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.render.defaults import RenderDefaults
-from huleedu_operator.render.labels import selector_labels
+from huleedu_operator.render.plan import Plan
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 """Set on every namespace by the API server (since 1.21): selects a namespace by name."""
@@ -67,23 +67,22 @@ def _port(number: int) -> dict[str, Any]:
     return {"port": number, "protocol": "TCP"}
 
 
-def render_network_policy(resource: HuleEduService, defaults: RenderDefaults) -> dict[str, Any]:
-    spec = resource.spec
+def render_network_policy(resource: HuleEduService, plan: Plan) -> dict[str, Any]:
     extra = _extra_peers(resource)
     rules: list[dict[str, Any]] = []
-    if spec.type == "http":
-        rules.append({"from": [{"podSelector": {}}, *extra], "ports": [_port(spec.http_port())]})
-    if spec.metrics.enabled:
-        shared = spec.type == "http" and spec.metrics_port() == spec.http_port()
+    if plan.app_port is not None:
+        rules.append({"from": [{"podSelector": {}}, *extra], "ports": [_port(plan.app_port)]})
+    if resource.spec.metrics.enabled:
+        # On a shared port the http rule above already admits ingressFrom.
+        others = [] if plan.metrics_shares_app_port else copy.deepcopy(extra)
         rules.append(
             {
-                # On a shared port the http rule above already admits ingressFrom.
-                "from": [scraper_peer(defaults), *([] if shared else copy.deepcopy(extra))],
-                "ports": [_port(spec.metrics_port())],
+                "from": [scraper_peer(plan.defaults), *others],
+                "ports": [_port(plan.metrics_port)],
             }
         )
     body: dict[str, Any] = {
-        "podSelector": {"matchLabels": selector_labels(resource)},
+        "podSelector": {"matchLabels": dict(plan.selector_labels)},
         "policyTypes": ["Ingress"],
     }
     if rules:

@@ -6,33 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from huleedu_operator.api.v1alpha1 import HuleEduService
-from huleedu_operator.render.labels import selector_labels
+from huleedu_operator.render.plan import Plan
 
 
-def service_url(resource: HuleEduService) -> str:
-    return f"http://{resource.name}.{resource.namespace}.svc:{resource.spec.http_port()}"
-
-
-def render_service(resource: HuleEduService, metrics_annotations: dict[str, str]) -> dict[str, Any]:
-    spec = resource.spec
+def render_service(resource: HuleEduService, plan: Plan) -> dict[str, Any]:
+    assert plan.app_port is not None
     ports: list[dict[str, Any]] = [
-        {"name": "http", "port": spec.http_port(), "targetPort": "http", "protocol": "TCP"}
+        {"name": "http", "port": plan.app_port, "targetPort": "http", "protocol": "TCP"}
     ]
-    if spec.metrics.enabled and spec.metrics_port() != spec.http_port():
+    if plan.separate_metrics_port is not None:
         ports.append(
             {
                 "name": "metrics",
-                "port": spec.metrics_port(),
+                "port": plan.separate_metrics_port,
                 "targetPort": "metrics",
                 "protocol": "TCP",
             }
         )
     metadata: dict[str, Any] = {"name": resource.name}
-    if metrics_annotations:
-        metadata["annotations"] = metrics_annotations
+    if plan.scrape_annotations:
+        metadata["annotations"] = dict(plan.scrape_annotations)
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": metadata,
-        "spec": {"type": "ClusterIP", "selector": selector_labels(resource), "ports": ports},
+        "spec": {"type": "ClusterIP", "selector": dict(plan.selector_labels), "ports": ports},
     }
