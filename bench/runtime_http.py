@@ -1,89 +1,250 @@
-"""HTTP overhead of the runtime: a ``setup_service`` app vs a bare Quart app.
+"""HTTP overhead of the runtime: a ``create_app`` service vs bare Quart, in CPU per request.
 
-Both apps serve the same route with the same handler, each in its own process on
-the same hypercorn settings (:func:`huleedu_runtime.http.server.hypercorn_config`,
-one worker). The runtime app carries everything ``setup_service`` installs:
-correlation ids, request metrics, the body limit, error handlers and a dishka
-request scope. ``wrk`` (one thread, so one core is left to the server on a
-2-core machine) loads one server at a time; rounds alternate between the two
-servers and the ratio is the median of the per-round ratios, so drift in machine
-load hits both sides alike.
+**Ours** is what a user service runs: ``create_app`` (``setup_service``: correlation
+ids, request metrics, body limit, error handlers, health blueprint, dishka) with a
+blueprint whose view takes its store by ``@inject`` / ``FromDishka`` from an APP-scoped
+provider, served by ``serve_service`` (what ``huleedu-runtime serve-http`` runs:
+hypercorn with the runtime's config and drain wrapper). **Bare** is ``Quart()`` with
+the same view reading the same store from a module global, on ``hypercorn.asyncio.serve``
+with hypercorn's default ``Config``. One process each, one event loop.
 
-    python -m bench.runtime_http            # 7 rounds x 5 s
-    python -m bench.runtime_http --quick    # 3 rounds x 3 s
+The server processes are pinned to one core and this process (the load generator) to
+the other(s) (:class:`bench.rounds.Cores`). After a warm-up, every round measures
+both servers back to back, the order alternating (A B, B A, ...), each with:
 
-Results: bench/results/runtime_http[_quick].{json,md}. Needs ``wrk`` on PATH
-(Debian: ``apt-get install wrk``).
+1. a closed loop (``--connections`` keep-alive connections, each sending its next
+   request when the last answered) for ``--seconds``: the server's CPU seconds
+   (``/proc/<pid>/stat`` utime+stime) over the requests completed = CPU per request,
+   the primary metric;
+2. an open loop at a fixed rate (``--rate``, default half the slower server's warm-up
+   throughput) for ``--latency-seconds``: latency from each request's *scheduled*
+   send time to its response (no coordinated omission), p50/p99.
+
+The round's ratio is bare CPU/request over ours (higher is better, target >= 0.9);
+the result is the median of the per-round ratios with its IQR
+(:func:`bench.rounds.summarise`). The load generator is in this file (raw asyncio
+sockets, HTTP/1.1 keep-alive), so nothing outside the venv is needed.
+
+    python -m bench.runtime_http                          # 10 rounds x (20 s + 10 s)
+    python -m bench.runtime_http --rounds 4 --seconds 5 --latency-seconds 3 --warmup 2
+
+Results: the ``http`` section of bench/results/runtime.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
-import platform
-import re
-import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.report import write_ratio_result
+from bench import rounds as rr
+from huleedu_runtime.http import FromDishka, inject
 
-RESULTS = Path(__file__).resolve().parent / "results"
-TARGET_RATIO = 0.85
+TARGET = 0.9
 ROUTE = "/v1/items/<item_id>"
 PATH = "/v1/items/item-42"
-ITEMS = {"item-42": {"id": "item-42", "text": "the same payload for both apps"}}
+REQUEST = f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+SIDES = ("ours", "bare")
 
 
-# --- the two apps (built in the server process) -------------------------------------
+class ItemStore:
+    """The handler's dependency: the same lookup on both sides."""
+
+    def __init__(self) -> None:
+        self.items = {"item-42": {"id": "item-42", "text": "the same payload for both apps"}}
+
+    def get(self, item_id: str) -> dict[str, str]:
+        return self.items.get(item_id, {"id": item_id})
 
 
-def _register_route(bp: Any) -> None:
+STORE = ItemStore()
+
+
+# --- the two servers (built in the server process) --------------------------------------
+
+
+@inject
+async def _ours_view(item_id: str, store: FromDishka[ItemStore]) -> Any:
     from quart import jsonify
 
-    async def get_item(item_id: str) -> Any:
-        return jsonify(ITEMS.get(item_id, {"id": item_id}))
-
-    bp.add_url_rule(ROUTE, view_func=get_item, methods=["GET"])
+    return jsonify(store.get(item_id))
 
 
-def bare_app() -> Any:
-    from quart import Blueprint, Quart
+async def _bare_view(item_id: str) -> Any:
+    from quart import jsonify
 
-    bp = Blueprint("items", __name__)
-    _register_route(bp)
-    app = Quart("bare")
-    app.register_blueprint(bp)
-    return app
+    return jsonify(STORE.get(item_id))
 
 
-def runtime_app() -> Any:
+def _serve_ours(port: int) -> None:
+    from dishka import Provider, Scope
     from quart import Blueprint
 
     from huleedu_runtime.config import ServiceSettings
     from huleedu_runtime.http import create_app
+    from huleedu_runtime.http.server import serve_service
+
+    provider = Provider(scope=Scope.APP)
+    provider.provide(lambda: STORE, provides=ItemStore)
+    bp = Blueprint("items", __name__)
+    bp.add_url_rule(ROUTE, view_func=_ours_view, methods=["GET"])
+    settings = ServiceSettings(
+        service_name="bench-runtime",
+        host="127.0.0.1",
+        port=port,
+        log_level="WARNING",
+        _env_file=None,
+    )
+    app = create_app("bench-runtime", settings=settings, providers=[provider], blueprints=[bp])
+    asyncio.run(serve_service(app, settings))
+
+
+def _serve_bare(port: int) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+    from quart import Blueprint, Quart
 
     bp = Blueprint("items", __name__)
-    _register_route(bp)
-    settings = ServiceSettings(service_name="bench-runtime", log_level="WARNING", _env_file=None)
-    return create_app("runtime", settings=settings, blueprints=[bp])
+    bp.add_url_rule(ROUTE, view_func=_bare_view, methods=["GET"])
+    app = Quart("bare")
+    app.register_blueprint(bp)
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, config, shutdown_trigger=stop.wait)
+
+    asyncio.run(main())
 
 
-def serve(kind: str, port: int) -> None:
-    from huleedu_runtime.http.server import serve_until_signal
-
-    app = runtime_app() if kind == "runtime" else bare_app()
-    asyncio.run(serve_until_signal(app, host="127.0.0.1", port=port, shutdown_timeout=5))
+# --- the load generator ---------------------------------------------------------------------
 
 
-# --- the harness ----------------------------------------------------------------------
+class _Connection:
+    """One keep-alive connection; reopened when the server closes it (hypercorn closes
+    a connection after ``keep_alive_max_requests``, 1000 by default)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0
+
+    @classmethod
+    async def open(cls, port: int) -> _Connection:
+        conn = cls(port)
+        await conn._connect()
+        return conn
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def get(self) -> bool:
+        """One request; True when the answer was a 200."""
+        for _ in range(3):
+            try:
+                return await self._get()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self.close()
+                self.reconnects += 1
+                await self._connect()
+        raise ConnectionError(f"port {self.port}: the server keeps closing the connection")
+
+    async def _get(self) -> bool:
+        assert self.reader is not None
+        assert self.writer is not None
+        self.writer.write(REQUEST)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        length, closing = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                closing = True
+        if length:
+            await self.reader.readexactly(length)
+        if closing:
+            self.close()
+            self.reconnects += 1
+            await self._connect()
+        return lines[0].split(b" ", 2)[1] == b"200"
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+async def _closed_loop(port: int, seconds: float, connections: int) -> tuple[int, int]:
+    """(completed 200s, other answers) from ``connections`` loops for ``seconds``."""
+    conns = [await _Connection.open(port) for _ in range(connections)]
+    deadline = time.perf_counter() + seconds
+    counts = [0, 0]
+
+    async def loop(conn: _Connection) -> None:
+        while time.perf_counter() < deadline:
+            counts[0 if await conn.get() else 1] += 1
+
+    try:
+        await asyncio.gather(*(loop(c) for c in conns))
+    finally:
+        for c in conns:
+            c.close()
+    return counts[0], counts[1]
+
+
+async def _open_loop(
+    port: int, rate: float, seconds: float, connections: int
+) -> tuple[list[float], int, int]:
+    """Requests at ``rate``/s for ``seconds``: (latencies s, sorted; errors; unanswered)."""
+    conns = [await _Connection.open(port) for _ in range(connections)]
+    queue: asyncio.Queue[float | None] = asyncio.Queue()
+    latencies: list[float] = []
+    errors = 0
+    total = int(rate * seconds)
+
+    async def worker(conn: _Connection) -> None:
+        nonlocal errors
+        while (scheduled := await queue.get()) is not None:
+            ok = await conn.get()
+            latencies.append(time.perf_counter() - scheduled)
+            errors += not ok
+
+    workers = [asyncio.create_task(worker(c)) for c in conns]
+    t0 = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due = min(total, int((time.perf_counter() - t0) * rate) + 1)
+        for i in range(sent, due):
+            queue.put_nowait(t0 + i / rate)
+        sent = due
+        await asyncio.sleep(max(0.0, t0 + sent / rate - time.perf_counter()))
+    for _ in workers:
+        queue.put_nowait(None)
+    _, pending = await asyncio.wait(workers, timeout=30)
+    for task in pending:
+        task.cancel()
+    for c in conns:
+        c.close()
+    latencies.sort()
+    return latencies, errors, total - len(latencies)
+
+
+# --- the harness --------------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -92,163 +253,190 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(kind: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start(kind: str, cores: frozenset[int]) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.runtime_http", "--serve", kind, "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=rr.REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=rr.pin_self(cores),
     )
-    url = f"http://127.0.0.1:{port}{PATH}"
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"the {kind} server exited with {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, url
+            return proc, port
         except OSError:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {kind} server did not listen within 30s") from None
             time.sleep(0.1)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wrk(
-    proc: subprocess.Popen[bytes], url: str, seconds: float, connections: int
-) -> dict[str, float]:
-    cpu_before = _cpu_seconds(proc.pid)
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 30,
-    ).stdout
-    cpu = _cpu_seconds(proc.pid) - cpu_before
-    total = re.search(r"(\d+) requests in", out)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if rps is None or total is None:
-        raise RuntimeError(f"unexpected wrk output:\n{out}")
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+def _saturated(pid: int, port: int, seconds: float, connections: int) -> dict[str, float]:
+    cpu0, t0 = rr.cpu_seconds(pid), time.perf_counter()
+    ok, bad = asyncio.run(_closed_loop(port, seconds, connections))
+    cpu, wall = rr.cpu_seconds(pid) - cpu0, time.perf_counter() - t0
     return {
-        "rps": float(rps[1]),
-        "server_cpu_us_per_request": cpu / int(total[1]) * 1e6,
-        "p50_ms": float(p50[1]) * scale[p50[2]] if p50 else float("nan"),
-        "non_2xx": float(errors[1]) if errors else 0.0,
+        "requests": ok,
+        "non_200": bad,
+        "requests_per_s": ok / wall,
+        "server_cpu_s": cpu,
+        "cpu_us_per_request": cpu / max(ok, 1) * 1e6,
+        "server_cpu_share": cpu / wall,
     }
 
 
-def main(quick: bool = False) -> dict[str, Any]:
-    """Run the benchmark; write results JSON and markdown; return the results."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not on PATH: apt-get install wrk")
-    rounds, seconds, connections = (3, 3.0, 32) if quick else (7, 5.0, 32)
-    servers = {kind: _start(kind) for kind in ("bare", "runtime")}
-    samples: dict[str, list[dict[str, float]]] = {"bare": [], "runtime": []}
+def _at_rate(
+    pid: int, port: int, rate: float, seconds: float, connections: int
+) -> dict[str, float]:
+    cpu0 = rr.cpu_seconds(pid)
+    latencies, errors, missing = asyncio.run(_open_loop(port, rate, seconds, connections))
+    cpu = rr.cpu_seconds(pid) - cpu0
+    return {
+        "requests": len(latencies),
+        "non_200": errors,
+        "unanswered": missing,
+        "p50_ms": rr.percentile(latencies, 50) * 1e3,
+        "p99_ms": rr.percentile(latencies, 99) * 1e3,
+        "max_ms": (latencies[-1] if latencies else float("nan")) * 1e3,
+        "cpu_us_per_request": cpu / max(len(latencies), 1) * 1e6,
+    }
+
+
+def main(
+    *,
+    rounds: int = 10,
+    seconds: float = 20.0,
+    latency_seconds: float = 10.0,
+    rate: float = 0.0,
+    connections: int = 32,
+    rate_connections: int = 64,
+    warmup: float = 5.0,
+    pin: bool = True,
+) -> dict[str, Any]:
+    """Run the benchmark, write the ``http`` section of runtime.json, return it."""
+    load_before = os.getloadavg()[0]
+    cores = rr.Cores.plan(pin)
+    os.sched_setaffinity(0, cores.load)  # this process is the load generator
+    servers = {kind: _start(kind, cores.subject) for kind in SIDES}
+    samples: list[dict[str, Any]] = []
     try:
-        for proc, url in servers.values():
-            _wrk(proc, url, 2, connections)  # warm-up: imports, first-request paths, JIT-free
-        for i in range(rounds):
-            order = ("bare", "runtime") if i % 2 == 0 else ("runtime", "bare")
+        warm = {
+            kind: _saturated(proc.pid, port, warmup, connections)
+            for kind, (proc, port) in servers.items()
+        }
+        if not rate:
+            slower = min(w["requests_per_s"] for w in warm.values())
+            rate = max(10.0, (slower * 0.5) // 10 * 10)
+        print(
+            "warm-up: "
+            + ", ".join(f"{k} {w['requests_per_s']:.0f} rps" for k, w in warm.items())
+            + f"; fixed rate {rate:g}/s",
+            flush=True,
+        )
+        for i, order in enumerate(rr.orders(rounds, *SIDES)):
+            row: dict[str, Any] = {"order": list(order)}
             for kind in order:
-                samples[kind].append(_wrk(*servers[kind], seconds, connections))
+                proc, port = servers[kind]
+                row[kind] = _saturated(proc.pid, port, seconds, connections)
+                row[kind]["at_rate"] = _at_rate(
+                    proc.pid, port, rate, latency_seconds, rate_connections
+                )
+            row["ratio"] = row["bare"]["cpu_us_per_request"] / row["ours"]["cpu_us_per_request"]
+            row["ratio_at_rate"] = (
+                row["bare"]["at_rate"]["cpu_us_per_request"]
+                / row["ours"]["at_rate"]["cpu_us_per_request"]
+            )
+            samples.append(row)
             print(
-                f"round {i + 1}/{rounds}: bare {samples['bare'][-1]['rps']:.0f} rps, "
-                f"runtime {samples['runtime'][-1]['rps']:.0f} rps",
+                f"round {i + 1}/{rounds} {'-'.join(order)}: CPU us/req ours "
+                f"{row['ours']['cpu_us_per_request']:.0f}, bare "
+                f"{row['bare']['cpu_us_per_request']:.0f}, ratio {row['ratio']:.3f}; "
+                f"p99 ms ours {row['ours']['at_rate']['p99_ms']:.1f}, "
+                f"bare {row['bare']['at_rate']['p99_ms']:.1f}",
                 flush=True,
             )
     finally:
         for proc, _ in servers.values():
             proc.send_signal(signal.SIGTERM)
         for proc, _ in servers.values():
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
-    pairs = list(zip(samples["runtime"], samples["bare"], strict=True))
-    ratios = [r["rps"] / b["rps"] for r, b in pairs]
-    # Server CPU per request is what the middleware costs, independent of how much
-    # CPU other processes left the server; it is the steadier number on a busy host.
-    cpu_ratios = [b["server_cpu_us_per_request"] / r["server_cpu_us_per_request"] for r, b in pairs]
-    result: dict[str, Any] = {
+    pinning = cores.describe("server", "load_generator")
+    summary = rr.summarise([r["ratio"] for r in samples])
+    section: dict[str, Any] = {
+        "commit": rr.commit(),
+        "machine": rr.machine(pinning, load_before),
         "benchmark": "runtime_http",
-        "mode": "quick" if quick else "full",
-        "environment": (
-            f"{platform.node()}: {os.cpu_count()} cores, python {platform.python_version()}; "
-            f"load average at end {os.getloadavg()[0]:.1f}"
-        ),
+        "unit": "request",
+        "baseline": "bare",
         "method": (
-            f"wrk -t1 -c{connections} -d{seconds:g}s GET {PATH}; {rounds} interleaved rounds; "
-            "one hypercorn worker per app"
+            f"GET {PATH}; {rounds} paired rounds (order alternating) after a {warmup:g} s "
+            f"warm-up; CPU per request = server process utime+stime / completed requests "
+            f"under a closed loop of {connections} keep-alive connections for {seconds:g} s; "
+            f"p99 = open loop at {rate:g} req/s for {latency_seconds:g} s on "
+            f"{rate_connections} connections, from scheduled send time; ours = create_app "
+            "with a FromDishka-injected store under serve_service, bare = Quart on "
+            "hypercorn's default Config"
         ),
-        "bare_rps_median": statistics.median(s["rps"] for s in samples["bare"]),
-        "runtime_rps_median": statistics.median(s["rps"] for s in samples["runtime"]),
-        "bare_p50_ms_median": statistics.median(s["p50_ms"] for s in samples["bare"]),
-        "runtime_p50_ms_median": statistics.median(s["p50_ms"] for s in samples["runtime"]),
-        "ratio_median": statistics.median(ratios),
-        "ratios": ratios,
-        "bare_cpu_us_per_request_median": statistics.median(
-            s["server_cpu_us_per_request"] for s in samples["bare"]
-        ),
-        "runtime_cpu_us_per_request_median": statistics.median(
-            s["server_cpu_us_per_request"] for s in samples["runtime"]
-        ),
-        "cpu_ratio_median": statistics.median(cpu_ratios),
-        "target_ratio": TARGET_RATIO,
-        "samples": samples,
+        **summary,
+        "target": TARGET,
+        "met": summary["ratio_median"] >= TARGET,
+        "cpu_us_per_request": {k: rr.median_of(samples, k, "cpu_us_per_request") for k in SIDES},
+        "requests_per_s": {k: rr.median_of(samples, k, "requests_per_s") for k in SIDES},
+        "p99_ms_at_rate": {
+            "rate": rate,
+            **{k: rr.median_of(samples, k, "at_rate", "p99_ms") for k in SIDES},
+        },
+        "p50_ms_at_rate": {k: rr.median_of(samples, k, "at_rate", "p50_ms") for k in SIDES},
+        "cpu_us_per_request_at_rate": {
+            k: rr.median_of(samples, k, "at_rate", "cpu_us_per_request") for k in SIDES
+        },
+        "ratio_at_rate": rr.summarise([r["ratio_at_rate"] for r in samples]),
+        "round_seconds": seconds,
+        "latency_seconds": latency_seconds,
+        "warmup": {"seconds": warmup, **{k: w["requests_per_s"] for k, w in warm.items()}},
+        "rounds": samples,
     }
-    result["meets_target"] = result["ratio_median"] >= TARGET_RATIO
-    _write(result, "runtime_http_quick" if quick else "runtime_http")
-    return result
-
-
-def _write(result: dict[str, Any], stem: str) -> None:
-    table = [
-        "| app | requests/s (median) | p50 latency ms | server CPU us/request |",
-        "| --- | ---: | ---: | ---: |",
-        f"| bare Quart | {result['bare_rps_median']:.0f} | {result['bare_p50_ms_median']:.2f} "
-        f"| {result['bare_cpu_us_per_request_median']:.0f} |",
-        f"| runtime (setup_service) | {result['runtime_rps_median']:.0f} "
-        f"| {result['runtime_p50_ms_median']:.2f} "
-        f"| {result['runtime_cpu_us_per_request_median']:.0f} |",
-    ]
-    cpu = (
-        f"Server CPU per request, bare/runtime: {result['cpu_ratio_median']:.3f} "
-        "(median of per-round ratios)."
-    )
-    write_ratio_result(
-        result,
-        RESULTS,
-        stem,
-        title="HTTP: runtime app vs bare Quart",
-        table=table,
-        ratio_label="runtime/bare",
-        notes=(cpu,),
-    )
+    rr.write_section("http", section)
+    return section
 
 
 def _cli() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.runtime_http")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--serve", choices=["bare", "runtime"], help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="python -m bench.runtime_http", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--rounds", type=int, default=10, help="paired rounds (default 10)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="CPU phase per side")
+    parser.add_argument("--latency-seconds", type=float, default=10.0, help="fixed-rate phase")
+    parser.add_argument("--rate", type=float, default=0.0, help="req/s (0: half of warm-up)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds per server")
+    parser.add_argument("--no-pin", action="store_true", help="leave scheduling to the kernel")
+    parser.add_argument("--serve", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        with contextlib.suppress(KeyboardInterrupt):
+            (_serve_ours if args.serve == "ours" else _serve_bare)(args.port)
         return
-    result = main(quick=args.quick)
+    s = main(
+        rounds=args.rounds,
+        seconds=args.seconds,
+        latency_seconds=args.latency_seconds,
+        rate=args.rate,
+        connections=args.connections,
+        warmup=args.warmup,
+        pin=not args.no_pin,
+    )
     print(
-        f"runtime/bare = {result['ratio_median']:.3f}, CPU-normalised "
-        f"{result['cpu_ratio_median']:.3f} "
-        f"(bare {result['bare_rps_median']:.0f} rps, "
-        f"runtime {result['runtime_rps_median']:.0f} rps)"
+        f"bare/ours CPU per request: {s['ratio_median']:.3f} (IQR {s['ratio_iqr']:.3f}"
+        f"{', NOISY' if s['noisy'] else ''}); target {TARGET}: {'met' if s['met'] else 'MISSED'}"
     )
 
 
