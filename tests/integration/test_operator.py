@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
+from huleedu_operator.controller.kinds import CHILD_KINDS
 from operator_harness import OperatorProcess, apply, condition, exists, get_hes, hes, ready
 
 MANAGER = "huleedu-operator"
@@ -326,16 +327,7 @@ def test_another_applier_owning_a_field_is_reported_by_name(
 
 def _write_requests(kubectl: Callable[..., Any]) -> float:
     text = kubectl("get", "--raw", "/metrics").stdout
-    resources = {
-        "huleeduservices",
-        "deployments",
-        "services",
-        "configmaps",
-        "poddisruptionbudgets",
-        "networkpolicies",
-        "horizontalpodautoscalers",
-        "events",
-    }
+    resources = {"huleeduservices", "events", *(k.plural for k in CHILD_KINDS)}
     total = 0.0
     for line in text.splitlines():
         if not line.startswith("apiserver_request_total{"):
