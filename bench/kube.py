@@ -7,6 +7,7 @@ client, so it must not share any of the operator's machinery.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -85,6 +86,17 @@ class Kube:
             raise ApiException(http_resp=response)
         return json.loads(response.data) if response.data else None
 
+    def text(self, path: str, timeout: float = 30) -> str:
+        """A plain-text GET (``/metrics``), with the kubeconfig's credentials."""
+        method, url, headers, _, _ = self.api.param_serialize(
+            method="GET", resource_path=path, auth_settings=["BearerToken"]
+        )
+        response = self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+        response.read()
+        if response.status != 200:
+            raise ApiException(http_resp=response)
+        return bytes(response.data).decode()
+
     def ready(self) -> bool:
         """``/readyz`` answers 200 (it is plain text, not JSON)."""
         method, url, headers, _, _ = self.api.param_serialize(
@@ -139,32 +151,55 @@ class Kube:
 
     def delete_namespaces(self, names: Iterable[str], timeout: float = 900) -> None:
         """Delete and wait until gone (a measurement started before the deletion ends
-        would measure the deletion too).
+        would measure the deletion too)."""
+        names = list(names)
+        for name in names:
+            self.start_namespace_deletion(name)
+        self.wait_namespaces_gone(names, timeout)
+
+    def start_namespace_deletion(self, name: str) -> None:
+        """Begin deleting a namespace without waiting for it.
 
         Emptied first, pods without a grace period: the namespace controller otherwise
         re-checks a namespace with terminating pods on a growing backoff, and 1000 fake
         pods (kwok has no kubelet to hurry them) keep a namespace around for minutes.
         """
+        for path in (
+            f"{HES_PATH}/namespaces/{name}/huleeduservices",
+            f"/apis/apps/v1/namespaces/{name}/deployments",
+            f"/apis/apps/v1/namespaces/{name}/replicasets",
+        ):
+            self.delete(path)
+        self.delete_pods_now(name)
+        self.delete(f"/api/v1/namespaces/{name}")
+
+    def delete_pods_now(self, name: str) -> None:
+        try:
+            self.request(
+                "DELETE", f"/api/v1/namespaces/{name}/pods", query=[("gracePeriodSeconds", "0")]
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def wait_namespaces_gone(self, names: Iterable[str], timeout: float = 1800) -> float:
+        """Until every namespace of ``names`` is gone (seconds waited). Pods created
+        meanwhile by ReplicaSets not yet collected are deleted without grace again."""
         names = list(names)
-        for name in names:
-            for path in (
-                f"{HES_PATH}/namespaces/{name}/huleeduservices",
-                f"/apis/apps/v1/namespaces/{name}/deployments",
-                f"/apis/apps/v1/namespaces/{name}/replicasets",
-            ):
-                self.delete(path)
-        deadline = time.monotonic() + timeout
-        for name in names:
-            pods = f"/api/v1/namespaces/{name}/pods"
-            while self._collection_size(pods):
-                self.request("DELETE", pods, query=[("gracePeriodSeconds", "0")])
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"pods in {name} not deleted after {timeout:.0f}s")
-                time.sleep(1)
-            self.delete(f"/api/v1/namespaces/{name}")
-        while any(self.get(f"/api/v1/namespaces/{n}") is not None for n in names):
+        started = time.monotonic()
+        deadline = started + timeout
+        last_pods = 0.0
+        while True:
+            left = [n for n in names if self.get(f"/api/v1/namespaces/{n}") is not None]
+            if not left:
+                return time.monotonic() - started
             if time.monotonic() > deadline:
-                raise TimeoutError(f"namespaces {names} not deleted after {timeout:.0f}s")
+                raise TimeoutError(f"namespaces {left} not deleted after {timeout:.0f}s")
+            if time.monotonic() - last_pods > 10:
+                for name in left:
+                    if self._collection_size(f"/api/v1/namespaces/{name}/pods"):
+                        self.delete_pods_now(name)
+                last_pods = time.monotonic()
             time.sleep(1)
 
     def _collection_size(self, path: str) -> int:
@@ -300,6 +335,7 @@ class Tracker:
     ) -> None:
         self.kube, self.path, self.predicate, self.selector = kube, path, predicate, selector
         self.first_ok: dict[str, float] = {}
+        self.first_seen: dict[str, float] = {}  # first seen at all (ADDED or listed)
         self.ok_at: dict[str, float] = {}  # when it last became ok (drift: restored at)
         self.ok_now: set[str] = set()
         self.present: dict[str, Body] = {}
@@ -307,6 +343,7 @@ class Tracker:
         self._lock = threading.Condition()
         self._stop = threading.Event()
         self._synced = threading.Event()
+        self._response: Any = None
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"watch {path}")
 
     def __enter__(self) -> Tracker:
@@ -317,6 +354,10 @@ class Tracker:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
+        response = self._response
+        if response is not None:  # end the open watch now, not at its next event
+            with contextlib.suppress(Exception):
+                response.shutdown()
 
     def _query(self) -> list[tuple[str, str]]:
         return [("labelSelector", self.selector)] if self.selector else []
@@ -330,6 +371,7 @@ class Tracker:
                 self.deleted_at[name] = now
             else:
                 self.present[name] = obj
+                self.first_seen.setdefault(name, now)
                 if self.predicate(obj):
                     if name not in self.ok_now:
                         self.ok_at[name] = now
@@ -378,6 +420,7 @@ class Tracker:
             preload_content=False,
             timeout=urllib3.Timeout(connect=5, read=90),
         )
+        self._response = response
         try:
             if response.status != 200:
                 raise RuntimeError(f"watch {self.path}: {response.status}")
@@ -398,6 +441,7 @@ class Tracker:
                         continue
                     self._see(event["type"], event["object"], now)
         finally:
+            self._response = None
             response.release_conn()
 
     # --- waiting ---------------------------------------------------------------------
@@ -421,6 +465,15 @@ class Tracker:
             return since is None or all(self.ok_at[n] >= since for n in wanted)
 
         self.wait(done, timeout, f"{len(wanted)} objects under {self.path}")
+
+    def wait_seen(self, names: Iterable[str], timeout: float) -> None:
+        """Until every name has been seen (whatever its state)."""
+        wanted = set(names)
+        self.wait(
+            lambda: wanted <= self.first_seen.keys(),
+            timeout,
+            f"{len(wanted)} objects under {self.path} to appear",
+        )
 
     def missing(self, names: Iterable[str]) -> list[str]:
         with self._lock:

@@ -1,5 +1,6 @@
 """The operator as a subprocess (``huleedu-operator run``), exactly as a user starts it,
-with its metrics read from its own endpoint and its RSS from /proc."""
+with its metrics read from its own endpoint and its CPU and RSS from /proc; and the peer
+(bench/peer.py under ``kopf run``), started and measured the same way."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench import proc
 from bench.kube import REPO, kubeconfig_path
 from bench.workload import BOOTSTRAP
 
@@ -125,11 +127,11 @@ class OperatorProcess:
 
     def rss_mb(self) -> tuple[float, float]:
         """(current RSS, peak RSS) in MiB."""
-        fields = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+        return proc.memory_mib(self.pid)
+
+    def cpu_seconds(self) -> float:
+        """utime + stime (+ waited-for children) so far."""
+        return proc.cpu_seconds(self.pid)
 
     def kill9(self) -> None:
         if self.alive():
@@ -182,3 +184,39 @@ def other_operators(mine: set[int]) -> list[dict[str, str]]:
         namespaces = environ.get(b"HULEEDU_OPERATOR_NAMESPACES", b"").decode() or "*all*"
         found.append({"pid": entry.name, "namespaces": namespaces})
     return found
+
+
+class PeerProcess(OperatorProcess):
+    """bench/peer.py under ``kopf run --standalone --namespace <ns>`` (one ``--namespace``
+    per namespace: it serves the benchmark's namespaces only), liveness through kopf's own
+    ``--liveness`` endpoint. It has no metrics endpoint: its API requests are counted by
+    the API server (bench/apiserver.py), as everyone's are."""
+
+    def __init__(self, namespaces: list[str], log_path: Path) -> None:
+        super().__init__(namespaces, log_path)
+        self.command = ["-m", "kopf", "run", "--standalone"]
+
+    def start(self, wait: bool = True) -> OperatorProcess:
+        self.liveness_port = free_port()
+        env = {
+            **os.environ,
+            "KUBECONFIG": kubeconfig_path(),
+            "BENCH_PEER_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
+            **self.extra_env,
+        }
+        argv = [sys.executable, *self.command]
+        for namespace in self.namespaces:
+            argv += ["--namespace", namespace]
+        argv += ["--liveness", f"http://127.0.0.1:{self.liveness_port}/healthz"]
+        argv.append(str(REPO / "bench" / "peer.py"))
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        if wait:
+            self.wait_live()
+        return self
+
+    def metrics(self) -> dict[str, float]:
+        return {}

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import workload
-from bench.convergence import CONCURRENCY, timeout_for
+from bench.convergence import timeout_for
 from bench.kube import Kube, Tracker, collection, hes_ready
 from bench.operator import OperatorProcess
+
+CONCURRENCY = 16  # the operator's default HULEEDU_OPERATOR_WORKERS
 
 
 def py_spy() -> str:
