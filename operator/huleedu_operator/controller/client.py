@@ -48,6 +48,10 @@ class Kube:
         configuration.connection_pool_maxsize = threads * 2
         return cls(ApiClient(configuration), ThreadPoolExecutor(threads, "kube"))
 
+    def close(self) -> None:
+        """Stop the pool without waiting for requests in flight (the operator is exiting)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
     async def call(self, fn: Callable[[], T]) -> T:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, fn)

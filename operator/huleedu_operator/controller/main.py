@@ -27,15 +27,17 @@ from prometheus_client import start_http_server
 from huleedu_operator.api.identity import MANAGED_SELECTOR
 from huleedu_operator.api.v1alpha1 import GROUP, PLURAL, VERSION
 from huleedu_operator.controller import metrics
+from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.capabilities import CapabilityTracker
 from huleedu_operator.controller.client import Kube
-from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, ChildIndex, OwnerKey, owner_of
+from huleedu_operator.controller.failures import RetryableError
+from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, OwnerKey, owner_of
 from huleedu_operator.controller.kinds import CAPABILITY_CRDS, CHILD_KINDS, ChildKind
 from huleedu_operator.controller.logs import configure_logging
 from huleedu_operator.controller.ownership import adoption_requested
 from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.queue import WorkQueue
-from huleedu_operator.controller.reconcile import Reconciler, RetryableError
+from huleedu_operator.controller.reconcile import Reconciler
 from huleedu_operator.controller.settings import OperatorSettings
 from huleedu_operator.controller.topics import TopicCache, TopicSnapshot, affected
 from huleedu_operator.render import Capability
@@ -78,7 +80,8 @@ class Operator:
         self.settings = settings
         self.namespaces = settings.namespace_selection()
         self.registry = kopf.OperatorRegistry()
-        self.index = ChildIndex()
+        self.cache = Cache()
+        self.index = self.cache.index
         self.queue: WorkQueue | None = None
         self.reconciler: Reconciler | None = None
         self.crds: set[str] = set()
@@ -151,8 +154,7 @@ class Operator:
         # Backoff capped at 10 s: after an API server outage every failed key retries
         # within 10 s of its return instead of up to a minute later.
         self.queue = WorkQueue(max_delay=10.0)
-        self.reconciler = Reconciler(kube, self.index, self.settings)
-        self.reconciler.requeue_after = self.queue.add_after
+        self.reconciler = Reconciler(kube, self.cache, self.settings, self.queue.add_after)
         # Seed capabilities before the first reconcile so resources are not rendered
         # once without a ServiceMonitor and again with one.
         names = await kube.list_crd_names()
@@ -168,7 +170,7 @@ class Operator:
         if self.settings.resync_seconds > 0:
             self._workers.append(asyncio.create_task(self._resync_loop(), name="resync"))
         if self.topic_cache is not None:
-            self.reconciler.topics = self.topic_cache.snapshot
+            self.reconciler.set_topics(self.topic_cache.snapshot)
             self._workers.append(asyncio.create_task(self._topics_loop(), name="topics"))
         log.info(
             "operator_started",
@@ -187,7 +189,7 @@ class Operator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.reconciler is not None:
-            self.reconciler.kube.pool.shutdown(wait=False, cancel_futures=True)
+            self.reconciler.kube.close()
 
     async def _worker(self) -> None:
         assert self.queue is not None
@@ -225,19 +227,19 @@ class Operator:
         assert self.reconciler is not None
         queued = False
         if body is None:
+            self.cache.forget_parent(key)
             self.reconciler.forget(key)
             # Its children stay in the view until their own DELETED events (the garbage
             # collector's work) remove them: orphaned ones (--cascade=orphan) are still
             # there for a successor of the same name, pods and endpoints included.
             self.index.release(key)
         else:
-            previous = self.reconciler.resources.get(key)
-            self.reconciler.resources[key] = body
+            previous = self.cache.put_parent(key, body)
             # A status-only change (our own write) needs no reconcile.
             if previous is None or not _same_spec(previous, body):
                 self._enqueue(key)
                 queued = True
-        metrics.MANAGED.set(len(self.reconciler.resources))
+        metrics.MANAGED.set(len(self.cache))
         return queued
 
     def _child_handler(self, kind: ChildKind) -> Any:
@@ -281,8 +283,12 @@ class Operator:
     def _capabilities_observed(self) -> None:
         assert self.reconciler is not None
         before_served = self.capabilities.served
-        changed = self.capabilities.observe(capabilities_from(self.crds), time.monotonic())
+        effective_changed = self.capabilities.observe(
+            capabilities_from(self.crds), time.monotonic()
+        )
         served = self.capabilities.served
+        # Gained (children of its kinds to create), or lost past its grace period.
+        changed = bool(effective_changed or served - before_served)
         for capability in before_served - served:
             # The API server deleted every object of the CRD with it; the watch may not
             # say so before it stops.
@@ -295,20 +301,18 @@ class Operator:
                 grace_seconds=self.capabilities.grace,
                 effect="pod templates unchanged until the grace period ends",
             )
-        self._publish_capabilities()
-        if changed or served - before_served:
-            # Gained (children of its kinds to create), or lost past its grace period.
-            # Refusals remembered meanwhile (a terminating CRD answers 403) are stale.
-            self.reconciler.refused.clear()
+        self._publish_capabilities(changed)
+        if changed:
             log.info("capabilities_changed", capabilities=sorted(self.capabilities.effective))
-            for key in list(self.reconciler.resources):
+            for key in self.cache.parent_keys():
                 self._enqueue(key)
         self._schedule_capability_tick()
 
-    def _publish_capabilities(self) -> None:
+    def _publish_capabilities(self, changed: bool = False) -> None:
         assert self.reconciler is not None
-        self.reconciler.capabilities = self.capabilities.effective
-        self.reconciler.served = self.capabilities.served
+        self.reconciler.set_capabilities(
+            self.capabilities.effective, self.capabilities.served, changed
+        )
 
     def _schedule_capability_tick(self) -> None:
         if self._capability_timer is not None:
@@ -335,13 +339,13 @@ class Operator:
     def topics_listed(self, before: TopicSnapshot, after: TopicSnapshot) -> list[OwnerKey]:
         """Publish a new listing; queue the resources whose TopicsReady it changes."""
         assert self.reconciler is not None
-        self.reconciler.topics = after
+        self.reconciler.set_topics(after)
         if before == after:
             return []
         if after.error is not None and before.error is None:
             log.warning("topic_check_unreachable", servers=after.servers, error=after.error)
         keys: list[OwnerKey] = affected(
-            self.reconciler.resources, before, after, self.settings.kafka_bootstrap_servers
+            dict(self.cache.parents()), before, after, self.settings.kafka_bootstrap_servers
         )
         for key in keys:
             self._enqueue(key)
@@ -365,7 +369,7 @@ class Operator:
         only for resources whose view changed."""
         assert self.reconciler is not None
         kube = self.reconciler.kube
-        namespaces = sorted({ns for ns, _ in self.reconciler.resources} | self.index.namespaces())
+        namespaces = sorted({ns for ns, _ in self.cache.parent_keys()} | self.index.namespaces())
         queued: set[OwnerKey] = set()
         first = self.index.mark()
         for namespace in namespaces:
@@ -378,7 +382,7 @@ class Operator:
                 log.warning("resync_list_failed", namespace=namespace, error=str(exc))
                 continue
             listed = {(namespace, p["metadata"]["name"]): p for p in parents}
-            known = [k for k in self.reconciler.resources if k[0] == namespace]
+            known = [k for k in self.cache.parent_keys() if k[0] == namespace]
             for key in set(known) | set(listed):
                 if self._parent_stamps.get(key, 0) > before:
                     continue
@@ -404,10 +408,10 @@ class Operator:
                 if changed:
                     metrics.RESYNC_REPAIRS.labels(kind=kind).inc(len(changed))
                     log.info("resync_repaired", kind=kind, owners=len(changed))
-                queued |= {k for k in changed if k in self.reconciler.resources}
+                queued |= {k for k in changed if k in self.cache}
         self.index.settle(first)
         for key in [k for k, seq in self._parent_stamps.items() if seq < first]:
-            if key not in self.reconciler.resources:
+            if key not in self.cache:
                 del self._parent_stamps[key]
         for key in sorted(queued):
             self._enqueue(key)

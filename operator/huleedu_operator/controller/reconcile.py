@@ -16,40 +16,33 @@ the resource is marked Degraded naming that manager, and nothing is forced.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import structlog
 from kubernetes.client.exceptions import ApiException
-from kubernetes.utils.quantity import parse_quantity
 from pydantic import ValidationError
 
-from huleedu_operator.api.identity import APPLIED_HASH
 from huleedu_operator.api.v1alpha1 import HuleEduService
 from huleedu_operator.controller import metrics
+from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.client import Kube, conflict_fields, conflict_managers
-from huleedu_operator.controller.index import ChildIndex, OwnerKey
+from huleedu_operator.controller.drift import applied_hash, up_to_date, with_hash
+from huleedu_operator.controller.events import EventRecorder
+from huleedu_operator.controller.failures import (
+    TERMINAL_RETRY_SECONDS,
+    RetryableError,
+    api_message,
+    terminal,
+)
+from huleedu_operator.controller.index import OwnerKey
 from huleedu_operator.controller.kinds import BY_KIND
 from huleedu_operator.controller.ownership import Verdict, classify
-from huleedu_operator.controller.pacing import StatusPacer
 from huleedu_operator.controller.settings import OperatorSettings
-from huleedu_operator.controller.status import (
-    DEGRADED,
-    READY,
-    Observation,
-    Problem,
-    bounded,
-    compute_status,
-    pod_problems,
-    status_changed,
-)
+from huleedu_operator.controller.status import Observation, Problem, pod_problems
+from huleedu_operator.controller.status_writes import StatusWriter
 from huleedu_operator.controller.topics import (
     DISABLED,
     TOPICS_FIELD,
@@ -57,98 +50,11 @@ from huleedu_operator.controller.topics import (
     TopicVerdict,
     topics_verdict,
 )
-from huleedu_operator.render import Capability, RenderError, render, selector_string, service_url
-from huleedu_operator.render.env import effective_image
+from huleedu_operator.render import Capability, RenderError, render
 
 log = structlog.get_logger("huleedu_operator.reconcile")
 
-RETRYABLE_STATUSES = frozenset({0, 408, 429, 500, 502, 503, 504})
-# A request that cannot succeed as sent (403, 422, too large) is retried this slowly: it
-# may start to succeed when RBAC or an admission policy changes, but hammering it would
-# only fill the API server's audit log.
-TERMINAL_RETRY_SECONDS = 300.0
-
-
-def terminal(exc: ApiException) -> bool:
-    """The API server refused the request itself: retrying it unchanged cannot help.
-    etcd's "request is too large" arrives as a 500, so it is recognised by its text."""
-    if exc.status == 413 or "too large" in _api_message(exc).lower():
-        return True
-    # 404 on an apply: the kind is not served (yet): a CRD just created answers 404 for a
-    # moment, and one just deleted is the capability grace period's business.
-    return exc.status not in RETRYABLE_STATUSES and exc.status != 404
-
-
-class RetryableError(Exception):
-    """A transient failure; the work queue retries the key with backoff."""
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def desired_hash(child: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(child, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def with_hash(child: dict[str, Any]) -> dict[str, Any]:
-    digest = desired_hash(child)
-    metadata = child["metadata"]
-    annotations = {**metadata.get("annotations", {}), APPLIED_HASH: digest}
-    return {**child, "metadata": {**metadata, "annotations": annotations}}
-
-
-# Maps whose values are resource quantities, which the server stores in canonical form
-# (``cpu: 1`` comes back ``"1"``, ``0.5Gi`` comes back ``512Mi``).
-_QUANTITY_MAPS = frozenset({"requests", "limits"})
-
-
-def _quantity(value: Any) -> Decimal | None:
-    try:
-        return Decimal(parse_quantity(value))  # type: ignore[no-untyped-call]
-    except (ValueError, TypeError, ArithmeticError):
-        return None
-
-
-def is_subset(desired: Any, live: Any, quantities: bool = False) -> bool:
-    """Every value in ``desired`` is present and equal in ``live`` (defaults may be extra).
-
-    A zero value the server omits (``initialDelaySeconds: 0`` comes back absent, as Go's
-    ``omitempty`` drops it) counts as equal to absent. Under ``requests``/``limits``
-    values are quantities and compare by value, not spelling: otherwise every reconcile
-    would see drift and apply again.
-    """
-    if live is None and desired in (0, False, "", [], {}):
-        return True
-    if isinstance(desired, dict):
-        return isinstance(live, dict) and all(
-            is_subset(v, live.get(k), quantities=quantities or k in _QUANTITY_MAPS)
-            for k, v in desired.items()
-        )
-    if isinstance(desired, list):
-        return (
-            isinstance(live, list)
-            and len(desired) == len(live)
-            and all(is_subset(d, x) for d, x in zip(desired, live, strict=True))
-        )
-    if desired == live:
-        return True
-    if quantities and not isinstance(desired, bool):
-        wanted, seen = _quantity(desired), _quantity(live)
-        return wanted is not None and wanted == seen
-    return False
-
-
-def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
-    if live is None:
-        return False
-    applied = (live.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
-    wanted = desired["metadata"]["annotations"][APPLIED_HASH]
-    return (
-        applied == wanted
-        and is_subset({k: v for k, v in desired.items() if k != "metadata"}, live)
-        and is_subset(desired["metadata"].get("labels", {}), live["metadata"].get("labels", {}))
-    )
+__all__ = ["Outcome", "Reconciler", "RetryableError"]
 
 
 # Children that act on the Deployment of the same name through its scale subresource.
@@ -170,15 +76,35 @@ class Outcome:
     slow_retry: bool = False  # a request was refused as sent: try again, slowly
     conflicts: set[str] = field(default_factory=set)  # kinds whose name is taken
 
+    def changes(self) -> list[tuple[str, list[str]]]:
+        """What changed, by Event reason."""
+        return [
+            ("Created", self.created),
+            ("Updated", self.updated),
+            ("DriftCorrected", self.drift),
+            ("Pruned", self.deleted),
+            ("Adopted", self.adopted),
+        ]
+
 
 class Reconciler:
-    """Holds the operator's shared state; :meth:`reconcile` is called by queue workers."""
+    """Renders one resource and makes its children so; :meth:`reconcile` is called by
+    the queue workers. It reads the cluster from the :class:`Cache` and writes through
+    ``kube``; what it remembers itself is only its own decisions (refusals)."""
 
-    def __init__(self, kube: Kube, index: ChildIndex, settings: OperatorSettings) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        cache: Cache,
+        settings: OperatorSettings,
+        requeue_after: Callable[[OwnerKey, float], None],
+    ) -> None:
         self.kube = kube
-        self.index = index
+        self.cache = cache
+        self.index = cache.index
         self.settings = settings
-        self.resources: dict[OwnerKey, dict[str, Any]] = {}
+        # Re-queue a key after a delay (a deferred status write, a child still the GC's).
+        self.requeue_after = requeue_after
         # What resources are rendered for (with hysteresis) and what the API serves now:
         # children of a kind that is not served are neither applied nor pruned.
         self.capabilities: frozenset[Capability] = frozenset()
@@ -187,20 +113,29 @@ class Reconciler:
         # hash, when to ask again, the problem). A reconcile re-run for another reason
         # (status pacing, a pod event) repeats the answer instead of the request.
         self.refused: dict[tuple[OwnerKey, str, str], tuple[str, float, Problem]] = {}
-        self.pacer = StatusPacer(
-            settings.status_interval_seconds,
-            progress_interval=settings.status_interval_seconds * 2.5,
-            first_wait=settings.status_interval_seconds * 10,
+        self.events = EventRecorder(kube, settings.instance_name)
+        self.status = StatusWriter(
+            kube, cache, self.events, settings.status_interval_seconds, requeue_after
         )
-        # The broker's topics as last listed (controller/topics.py); set by the operator.
+        # The broker's topics as last listed (controller/topics.py).
         self.topics: TopicSnapshot = DISABLED
-        # Set by the operator: re-queue a key after a delay (a deferred status write).
-        self.requeue_after: Callable[[OwnerKey, float], None] | None = None
+
+    def set_capabilities(
+        self, effective: frozenset[Capability], served: frozenset[Capability], changed: bool
+    ) -> None:
+        """Render for ``effective``; apply and prune only kinds of ``served``. When they
+        changed, refusals remembered meanwhile (a terminating CRD answers 403) are stale."""
+        self.capabilities, self.served = effective, served
+        if changed:
+            self.refused.clear()
+
+    def set_topics(self, snapshot: TopicSnapshot) -> None:
+        self.topics = snapshot
 
     # --- the reconcile -----------------------------------------------------------
 
     async def reconcile(self, key: OwnerKey) -> None:
-        body = self.resources.get(key)
+        body = self.cache.parent(key)
         if body is None or body.get("metadata", {}).get("deletionTimestamp"):
             return  # deleted: ownerReferences let the garbage collector remove children
         started = time.perf_counter()
@@ -234,20 +169,14 @@ class Reconciler:
                 for e in exc.errors()
             )
             outcome.problems.append(Problem("InvalidSpec", message))
-            await self._write_status(
-                key,
-                body,
-                Observation(generation, service_type, problems=tuple(outcome.problems)),
-                outcome,
+            await self.status.write(
+                key, body, Observation(generation, service_type, problems=tuple(outcome.problems))
             )
             return outcome
         except RenderError as exc:
             outcome.problems.append(Problem("InvalidSpec", str(exc)))
-            await self._write_status(
-                key,
-                body,
-                Observation(generation, service_type, problems=tuple(outcome.problems)),
-                outcome,
+            await self.status.write(
+                key, body, Observation(generation, service_type, problems=tuple(outcome.problems))
             )
             return outcome
 
@@ -262,11 +191,10 @@ class Reconciler:
                 continue  # it would scale the other party's Deployment of that name
             await self._apply(key, body, child, outcome)
         await self._prune(key, body, {(c["kind"], c["metadata"]["name"]) for c in desired}, outcome)
-        if self.requeue_after is not None:
-            if outcome.waiting:
-                self.requeue_after(key, GC_WAIT_SECONDS)
-            elif outcome.slow_retry:
-                self.requeue_after(key, TERMINAL_RETRY_SECONDS)
+        if outcome.waiting:
+            self.requeue_after(key, GC_WAIT_SECONDS)
+        elif outcome.slow_retry:
+            self.requeue_after(key, TERMINAL_RETRY_SECONDS)
 
         outcome.problems.extend(
             pod_problems(self.index.pods(key), resource, reported=outcome.problems)
@@ -283,13 +211,13 @@ class Reconciler:
             deployment=self._owned(body, self.index.get(key, "Deployment", resource.name)),
             ready_endpoints=self.index.ready_endpoints(key),
             problems=tuple(outcome.problems),
-            selector=selector_string(resource),
-            url=service_url(resource) if resource.spec.type == "http" else None,
-            image=effective_image(resource, self.settings.render_defaults(self.capabilities)),
+            selector=rendered.plan.selector,
+            url=rendered.plan.url,
+            image=rendered.plan.image,
             topics=topics,
         )
-        await self._write_status(key, body, observation, outcome)
-        await self._post_events(body, outcome)
+        await self.status.write(key, body, observation)
+        await self.events.changes(body, outcome.changes())
         return outcome
 
     def _topics(self, resource: HuleEduService) -> TopicVerdict | None:
@@ -361,9 +289,7 @@ class Reconciler:
         refused = self.refused.get((key, kind, name))
         if refused is not None:
             digest, until, problem = refused
-            if digest == child["metadata"]["annotations"][APPLIED_HASH] and (
-                time.monotonic() < until
-            ):
+            if digest == applied_hash(child) and (time.monotonic() < until):
                 # Refused as sent, and unchanged since: the same answer, without asking.
                 outcome.problems.append(problem)
                 return
@@ -424,8 +350,7 @@ class Reconciler:
         elif live is None:
             outcome.created.append(label)
         elif label not in outcome.drift:
-            applied = (live.get("metadata", {}).get("annotations") or {}).get(APPLIED_HASH)
-            if applied == child["metadata"]["annotations"][APPLIED_HASH]:
+            if applied_hash(live) == applied_hash(child):
                 outcome.drift.append(label)
                 metrics.DRIFT_CORRECTIONS.labels(kind=kind).inc()
             else:
@@ -474,18 +399,20 @@ class Reconciler:
         metrics.ERRORS.labels(reason="apply_rejected").inc()
         problem = Problem(
             "ApplyFailed",
-            f"{kind}/{name}: the API server refused it ({exc.status}): {_api_message(exc)}",
+            f"{kind}/{name}: the API server refused it ({exc.status}): {api_message(exc)}",
         )
         outcome.problems.append(problem)
         outcome.slow_retry = True
         log.warning("apply_refused", namespace=key[0], child=f"{kind}/{name}", status=exc.status)
-        digest = child["metadata"]["annotations"][APPLIED_HASH]
-        self.refused[key, kind, name] = (digest, time.monotonic() + TERMINAL_RETRY_SECONDS, problem)
+        self.refused[key, kind, name] = (
+            applied_hash(child) or "",
+            time.monotonic() + TERMINAL_RETRY_SECONDS,
+            problem,
+        )
 
     def forget(self, key: OwnerKey) -> None:
         """``key`` was deleted: drop what is remembered about it."""
-        self.resources.pop(key, None)
-        self.pacer.forget(key)
+        self.status.forget(key)
         for refused in [r for r in self.refused if r[0] == key]:
             del self.refused[refused]
 
@@ -493,11 +420,14 @@ class Reconciler:
         self, key: OwnerKey, body: dict[str, Any], wanted: set[tuple[str, str]], outcome: Outcome
     ) -> None:
         uid = body["metadata"].get("uid")
-        for (kind, name), live in self.index.children(key).items():
-            if (kind, name) in wanted or kind not in BY_KIND:
+        for kind, name in sorted(self.index.names(key) - wanted):
+            if kind not in BY_KIND:
                 continue
             capability = BY_KIND[kind].capability
             if capability is not None and capability not in self.served:
+                continue
+            live = self.index.get(key, kind, name)
+            if live is None:
                 continue
             owners = live.get("metadata", {}).get("ownerReferences") or []
             if not any(o.get("uid") == uid and o.get("controller") for o in owners):
@@ -521,107 +451,3 @@ class Reconciler:
                 raise RetryableError(f"delete {kind}/{name}: {exc.status}") from exc
             self.index.remove(kind, live)
             outcome.deleted.append(f"{kind}/{name}")
-
-    async def _write_status(
-        self, key: OwnerKey, body: dict[str, Any], observation: Observation, outcome: Outcome
-    ) -> None:
-        old = body.get("status") or {}
-        new = compute_status(observation, old, now_rfc3339())
-        if not status_changed(new, old):
-            return
-        old_degraded = _condition(old, DEGRADED)
-        new_degraded = _condition(new, DEGRADED)
-        urgent = new_degraded.get("status") == "True" and (
-            old_degraded.get("message") != new_degraded.get("message")
-        )
-        clock = time.monotonic()
-        old_states = {c.get("type"): c.get("status") for c in old.get("conditions", [])}
-        new_states = {c["type"]: c["status"] for c in new["conditions"]}
-        wait = self.pacer.delay(
-            key,
-            clock,
-            first=not old,
-            urgent=urgent,
-            ready=new_states.get(READY) == "True",
-            transition=old_states != new_states,
-        )
-        if wait > 0 and self.requeue_after is not None:
-            self.requeue_after(key, wait)
-            return
-        patch = {**{k: None for k in old if k not in new}, **new}
-        try:
-            await self.kube.patch_status(key[0], key[1], patch)
-        except ApiException as exc:
-            if exc.status == 404:
-                return
-            if terminal(exc):
-                # Never a retry loop on a status the server will not take (messages are
-                # bounded, so this is a bug or a policy): say so once per attempt.
-                metrics.ERRORS.labels(reason="status_rejected").inc()
-                log.error("status_rejected", key="/".join(key), error=_api_message(exc)[:500])
-                return
-            raise RetryableError(f"status: {exc.status}") from exc
-        body["status"] = new  # so a re-queue before the watch event sees it
-        self.pacer.wrote(key, clock)
-        if urgent:
-            await self._event(body, "Warning", new_degraded["reason"], new_degraded["message"])
-
-    async def _post_events(self, body: dict[str, Any], outcome: Outcome) -> None:
-        for reason, items in (
-            ("Created", outcome.created),
-            ("Updated", outcome.updated),
-            ("DriftCorrected", outcome.drift),
-            ("Pruned", outcome.deleted),
-            ("Adopted", outcome.adopted),
-        ):
-            if items:
-                await self._event(body, "Normal", reason, ", ".join(items))
-
-    async def _event(self, body: dict[str, Any], type_: str, reason: str, note: str) -> None:
-        metadata = body["metadata"]
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        event = {
-            "apiVersion": "events.k8s.io/v1",
-            "kind": "Event",
-            # generateName "x." is refused (it must itself be a valid name), so name it the
-            # way client-go's recorder does: <object>.<unique hex>.
-            "metadata": {
-                "name": f"{metadata['name']}.{uuid.uuid4().hex[:16]}",
-                "namespace": metadata["namespace"],
-            },
-            "eventTime": now,
-            "reportingController": "huleedu.io/operator",
-            "reportingInstance": self.settings.instance_name,
-            "action": "Reconcile",
-            "reason": reason,
-            "type": type_,
-            "note": note[:1024],
-            "regarding": {
-                "apiVersion": body.get("apiVersion", "huleedu.io/v1alpha1"),
-                "kind": body.get("kind", "HuleEduService"),
-                "name": metadata["name"],
-                "namespace": metadata["namespace"],
-                "uid": metadata.get("uid"),
-            },
-        }
-        try:
-            await self.kube.post_event(event)
-        except ApiException as exc:  # events are best effort
-            log.warning("event_not_posted", reason=reason, error=_api_message(exc))
-        except OSError as exc:
-            log.warning("event_not_posted", reason=reason, error=str(exc))
-
-
-def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
-    for cond in status.get("conditions", []) or []:
-        if cond.get("type") == type_:
-            return dict(cond)
-    return {}
-
-
-def _api_message(exc: ApiException) -> str:
-    try:
-        message = str(json.loads(exc.body or "{}").get("message", exc.reason))
-    except ValueError:
-        message = str(exc.reason)
-    return bounded(message, 1024)

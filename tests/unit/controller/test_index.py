@@ -208,3 +208,85 @@ def test_a_dropped_kind_is_gone_for_every_owner() -> None:
     assert index.drop_kind("ServiceMonitor") == {OWNER}
     assert index.get(OWNER, "ServiceMonitor", "svc") is None
     assert index.deleted(OWNER, "ServiceMonitor", "svc")
+
+
+# --- what the view keeps of a child, and when a change is news ----------------------
+
+
+def live_deployment(rv: str, **status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "svc",
+            "namespace": "team-a",
+            "resourceVersion": rv,
+            "generation": 1,
+            "labels": {"huleedu.io/service": "svc"},
+            "annotations": {
+                "huleedu.io/applied-hash": "abc",
+                "kubectl.kubernetes.io/last-applied-configuration": "{" + "x" * 5000 + "}",
+            },
+            "managedFields": [{"manager": "huleedu-operator", "fieldsV1": {"f:spec": {}}}] * 20,
+        },
+        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "app"}]}}},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": 1,
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "True",
+                    "reason": "MinimumReplicasAvailable",
+                    "lastUpdateTime": "2026-12-01T00:00:00Z",
+                }
+            ],
+            **status,
+        },
+    }
+
+
+def test_the_view_keeps_what_reconcile_reads_and_not_managed_fields_or_last_applied() -> None:
+    index = ChildIndex()
+    index.put("Deployment", live_deployment("5", collisionCount=2))
+    kept = index.get(OWNER, "Deployment", "svc")
+    assert kept is not None
+    assert "managedFields" not in kept["metadata"]
+    assert kept["metadata"]["annotations"] == {"huleedu.io/applied-hash": "abc"}
+    assert kept["metadata"]["resourceVersion"] == "5"
+    assert kept["spec"] == {"replicas": 1, "template": {"spec": {"containers": [{"name": "app"}]}}}
+    # Of the status, what controller/status.py reads: no times, no collisionCount.
+    assert kept["status"] == {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}
+        ],
+    }
+
+
+def test_status_churn_that_status_does_not_read_is_no_news() -> None:
+    index = ChildIndex()
+    assert index.put("Deployment", live_deployment("5")) == OWNER  # new: news
+    assert index.put("Deployment", live_deployment("5")) is None  # our own apply's echo
+    churn = live_deployment("6", collisionCount=1)
+    churn["status"]["conditions"][0]["lastUpdateTime"] = "2026-12-01T00:00:09Z"
+    assert index.put("Deployment", churn) is None
+    assert index.put("Deployment", live_deployment("7", readyReplicas=1)) == OWNER
+    edited = live_deployment("8", readyReplicas=1)
+    edited["spec"]["replicas"] = 3
+    assert index.put("Deployment", edited) == OWNER
+
+
+def test_other_kinds_keep_no_status() -> None:
+    index = ChildIndex()
+    budget = {
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "svc", "namespace": "team-a", "labels": {"huleedu.io/service": "svc"}},
+        "spec": {"maxUnavailable": 1},
+        "status": {"currentHealthy": 1, "observedGeneration": 1},
+    }
+    assert index.put("PodDisruptionBudget", budget) == OWNER
+    budget["status"]["currentHealthy"] = 0
+    assert index.put("PodDisruptionBudget", budget) is None
+    assert "status" not in (index.get(OWNER, "PodDisruptionBudget", "svc") or {})

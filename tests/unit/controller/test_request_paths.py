@@ -18,8 +18,8 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 from urllib3.util import parse_url
 
+from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.client import Kube
-from huleedu_operator.controller.index import ChildIndex
 from huleedu_operator.controller.kinds import BY_KIND
 from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.reconcile import Reconciler
@@ -180,7 +180,9 @@ def stored(env_from: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def degraded(reconciler: Reconciler) -> dict[str, Any]:
-    status = reconciler.resources[(NS, "svc")]["status"]
+    stored = reconciler.cache.parent((NS, "svc"))
+    assert stored is not None
+    status = stored["status"]
     (condition,) = [c for c in status["conditions"] if c["type"] == "Degraded"]
     return dict(condition)
 
@@ -192,8 +194,8 @@ async def test_a_hostile_name_stored_before_the_crd_checked_it_reads_nothing(
     kube: tuple[Kube, RecordingApi], name: str
 ) -> None:
     client, recorder = kube
-    reconciler = Reconciler(client, ChildIndex(), OperatorSettings())
-    reconciler.resources[(NS, "svc")] = stored([{"configMapRef": {"name": name}}])
+    reconciler = Reconciler(client, Cache(), OperatorSettings(), lambda key, delay: None)
+    reconciler.cache.put_parent((NS, "svc"), stored([{"configMapRef": {"name": name}}]))
 
     await reconciler.reconcile((NS, "svc"))
 
@@ -211,8 +213,10 @@ async def test_a_missing_config_map_is_read_by_its_name_in_the_resource_namespac
     kube: tuple[Kube, RecordingApi],
 ) -> None:
     client, recorder = kube
-    reconciler = Reconciler(client, ChildIndex(), OperatorSettings())
-    reconciler.resources[(NS, "svc")] = stored([{"configMapRef": {"name": "shared.settings"}}])
+    reconciler = Reconciler(client, Cache(), OperatorSettings(), lambda key, delay: None)
+    reconciler.cache.put_parent(
+        (NS, "svc"), stored([{"configMapRef": {"name": "shared.settings"}}])
+    )
 
     await reconciler.reconcile((NS, "svc"))
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from huleedu_operator.controller.index import ChildIndex
+from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.main import Operator
 from huleedu_operator.controller.queue import WorkQueue
 from huleedu_operator.controller.reconcile import Reconciler
@@ -278,8 +278,9 @@ def test_the_operator_queues_what_a_listing_changes() -> None:
     operator = Operator(settings)
     assert operator.topic_cache is not None
     operator.queue = WorkQueue()
-    operator.reconciler = Reconciler(None, ChildIndex(), settings)  # type: ignore[arg-type]
-    operator.reconciler.resources.update(RESOURCES)
+    operator.reconciler = Reconciler(None, operator.cache, settings, operator.queue.add_after)  # type: ignore[arg-type]
+    for key, body in RESOURCES.items():
+        operator.cache.put_parent(key, body)
     assert operator.topics_listed(listed("a"), listed("a")) == []
     assert operator.queue.depth() == 0
     queued = operator.topics_listed(listed("a"), listed("a", "b"))
@@ -293,10 +294,14 @@ def test_the_check_is_off_by_default() -> None:
     assert settings.topic_check_bootstrap_servers is None
     assert settings.topic_check_interval_seconds == 60
     assert Operator(settings).topic_cache is None
-    assert Reconciler(None, ChildIndex(), settings).topics == DISABLED  # type: ignore[arg-type]
+    assert Reconciler(None, Cache(), settings, no_requeue).topics == DISABLED  # type: ignore[arg-type]
 
 
 # --- through a reconcile ----------------------------------------------------------
+
+
+def no_requeue(key: tuple[str, str], delay: float) -> None:
+    return None
 
 
 class FakeKube:
@@ -320,17 +325,22 @@ class FakeKube:
 
 def reconciled(snapshot: TopicSnapshot, kube: FakeKube | None = None) -> dict[str, Any]:
     settings = OperatorSettings(kafka_bootstrap_servers=DEFAULT, status_interval_seconds=0)
-    reconciler = Reconciler(kube or FakeKube(), ChildIndex(), settings)  # type: ignore[arg-type]
-    reconciler.topics = snapshot
+    reconciler = Reconciler(kube or FakeKube(), Cache(), settings, no_requeue)  # type: ignore[arg-type]
+    reconciler.set_topics(snapshot)
     key = ("ns", "reader")
-    reconciler.resources[key] = {
-        "apiVersion": "huleedu.io/v1alpha1",
-        "kind": "HuleEduService",
-        "metadata": {"name": "reader", "namespace": "ns", "generation": 1, "uid": "u"},
-        "spec": {"type": "worker", "image": "example/r:1.0", "kafka": {"topics": ["a", "b"]}},
-    }
+    reconciler.cache.put_parent(
+        key,
+        {
+            "apiVersion": "huleedu.io/v1alpha1",
+            "kind": "HuleEduService",
+            "metadata": {"name": "reader", "namespace": "ns", "generation": 1, "uid": "u"},
+            "spec": {"type": "worker", "image": "example/r:1.0", "kafka": {"topics": ["a", "b"]}},
+        },
+    )
     asyncio.run(reconciler.reconcile(key))
-    return by_type(reconciler.resources[key]["status"]["conditions"])
+    stored = reconciler.cache.parent(key)
+    assert stored is not None
+    return by_type(stored["status"]["conditions"])
 
 
 def test_a_reconcile_reports_missing_topics_as_a_non_blocking_problem() -> None:

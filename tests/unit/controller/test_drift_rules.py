@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from huleedu_operator.api.identity import APPLIED_HASH
-from huleedu_operator.controller.reconcile import is_subset, up_to_date, with_hash
+from huleedu_operator.controller.drift import is_subset, up_to_date, with_hash
 
 pytestmark = pytest.mark.unit
 
