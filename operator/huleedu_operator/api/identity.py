@@ -12,6 +12,8 @@ from huleedu_runtime import contract
 FIELD_MANAGER: Final = contract.MANAGED_BY_VALUE
 # The label selector of every watch and list: only the operator's children stream in.
 MANAGED_SELECTOR: Final = f"{contract.LABEL_MANAGED_BY}={contract.MANAGED_BY_VALUE}"
+# Its complement (objects without the label match too): everything that is not ours.
+FOREIGN_SELECTOR: Final = f"{contract.LABEL_MANAGED_BY}!={contract.MANAGED_BY_VALUE}"
 # On each child: the hash of what was last applied (drift versus desired change).
 APPLIED_HASH: Final = "huleedu.io/applied-hash"
 # On a HuleEduService: "true" lets it adopt orphans the operator made (ownership.py).

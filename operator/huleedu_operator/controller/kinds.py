@@ -25,12 +25,18 @@ class ChildKind:
     the cluster serves it; while it is not served the controller neither applies nor
     prunes the kind."""
 
+    def _base(self) -> tuple[str, ...]:
+        return ("api", self.version) if not self.group else ("apis", self.group, self.version)
+
     def path(self, namespace: str, name: str | None = None) -> str:
         """The collection in ``namespace``, or the object ``name`` in it (an empty name
         is refused, not read as the collection)."""
-        base = ("api", self.version) if not self.group else ("apis", self.group, self.version)
-        collection = (*base, "namespaces", namespace, self.plural)
+        collection = (*self._base(), "namespaces", namespace, self.plural)
         return api_path(*collection) if name is None else api_path(*collection, name)
+
+    def cluster_path(self) -> str:
+        """The collection across all namespaces."""
+        return api_path(*self._base(), self.plural)
 
 
 CHILD_KINDS: tuple[ChildKind, ...] = (

@@ -31,6 +31,7 @@ from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.capabilities import CapabilityTracker
 from huleedu_operator.controller.client import Kube
 from huleedu_operator.controller.failures import RetryableError
+from huleedu_operator.controller.foreign import ForeignNames, ForeignWatches
 from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, OwnerKey, owner_of
 from huleedu_operator.controller.kinds import CAPABILITY_CRDS, CHILD_KINDS, ChildKind
 from huleedu_operator.controller.logs import configure_logging
@@ -82,6 +83,8 @@ class Operator:
         self.registry = kopf.OperatorRegistry()
         self.cache = Cache()
         self.index = self.cache.index
+        self.foreign_names = ForeignNames()
+        self.foreign: ForeignWatches | None = None
         self.queue: WorkQueue | None = None
         self.reconciler: Reconciler | None = None
         self.crds: set[str] = set()
@@ -90,6 +93,7 @@ class Operator:
         # so a resync LIST older than the event cannot undo it.
         self._parent_stamps: dict[OwnerKey, int] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._unwatching: set[asyncio.Task[None]] = set()
         self._capability_timer: asyncio.TimerHandle | None = None
         self.topic_cache: TopicCache | None = None
         if settings.topic_check_bootstrap_servers:
@@ -154,7 +158,20 @@ class Operator:
         # Backoff capped at 10 s: after an API server outage every failed key retries
         # within 10 s of its return instead of up to a minute later.
         self.queue = WorkQueue(max_delay=10.0)
-        self.reconciler = Reconciler(kube, self.cache, self.settings, self.queue.add_after)
+        self.reconciler = Reconciler(
+            kube, self.cache, self.settings, self.queue.add_after, self.foreign_names
+        )
+        # Names taken by objects that are not ours, for the kinds every cluster serves
+        # (an optional CRD's kind is read before its first apply instead).
+        self.foreign = ForeignWatches(
+            kube.api.configuration,
+            tuple(kind for kind in CHILD_KINDS if kind.capability is None),
+            self.foreign_names,
+        )
+        if self.namespaces.mode == "cluster":
+            self.foreign.watch(None)
+        for namespace in {ns for ns, _ in self.cache.parent_keys()}:
+            self.foreign.watch(namespace)
         # Seed capabilities before the first reconcile so resources are not rendered
         # once without a ServiceMonitor and again with one.
         names = await kube.list_crd_names()
@@ -188,6 +205,8 @@ class Operator:
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.foreign is not None:
+            await self.foreign.close()
         if self.reconciler is not None:
             self.reconciler.kube.close()
 
@@ -229,18 +248,30 @@ class Operator:
         if body is None:
             self.cache.forget_parent(key)
             self.reconciler.forget(key)
+            self._unwatch_if_empty(key[0])
             # Its children stay in the view until their own DELETED events (the garbage
             # collector's work) remove them: orphaned ones (--cascade=orphan) are still
             # there for a successor of the same name, pods and endpoints included.
             self.index.release(key)
         else:
             previous = self.cache.put_parent(key, body)
+            if previous is None and self.foreign is not None and self.namespaces.mode != "cluster":
+                self.foreign.watch(key[0])
             # A status-only change (our own write) needs no reconcile.
             if previous is None or not _same_spec(previous, body):
                 self._enqueue(key)
                 queued = True
         metrics.MANAGED.set(len(self.cache))
         return queued
+
+    def _unwatch_if_empty(self, namespace: str) -> None:
+        """The namespace's last HuleEduService is gone: stop watching its other objects."""
+        if self.foreign is None or self.namespaces.mode == "cluster":
+            return
+        if not any(ns == namespace for ns, _ in self.cache.parent_keys()):
+            task = asyncio.get_running_loop().create_task(self.foreign.unwatch(namespace))
+            self._unwatching.add(task)
+            task.add_done_callback(self._unwatching.discard)
 
     def _child_handler(self, kind: ChildKind) -> Any:
         async def on_child(event: dict[str, Any], **_: Any) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -37,6 +38,7 @@ from huleedu_operator.controller.failures import (
     api_message,
     terminal,
 )
+from huleedu_operator.controller.foreign import ForeignNames
 from huleedu_operator.controller.index import OwnerKey
 from huleedu_operator.controller.kinds import BY_KIND
 from huleedu_operator.controller.ownership import Verdict, classify
@@ -98,8 +100,13 @@ class Reconciler:
         cache: Cache,
         settings: OperatorSettings,
         requeue_after: Callable[[OwnerKey, float], None],
+        foreign: ForeignNames | None = None,
     ) -> None:
         self.kube = kube
+        # Names taken by objects that are not ours (controller/foreign.py).
+        self.foreign = foreign or ForeignNames()
+        # Parents created after this moment had no children before this process ran.
+        self.started = datetime.now(UTC).replace(microsecond=0)
         self.cache = cache
         self.index = cache.index
         self.settings = settings
@@ -265,6 +272,20 @@ class Reconciler:
         except OSError as exc:
             raise RetryableError(f"{kind}/{name}: {exc}") from exc
 
+    def _free(self, parent: dict[str, Any], kind: str, name: str) -> bool:
+        """No object holds this child's name: nobody else's (a synced metadata watch
+        says so) and none of ours (the parent is younger than this process, so every
+        child of it was made by us, and our watch or our apply put it in the view)."""
+        namespace = parent["metadata"]["namespace"]
+        if not self.foreign.free(kind, namespace, name):
+            return False
+        created = parent["metadata"].get("creationTimestamp")
+        try:
+            born = datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return False
+        return born > self.started
+
     @staticmethod
     def _owned(parent: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any] | None:
         """``live`` if this resource controls it: a look-alike is never its status."""
@@ -295,12 +316,17 @@ class Reconciler:
                 return
             del self.refused[key, kind, name]
         live = self.index.get(key, kind, name)
-        if live is None and not self.index.deleted(key, kind, name):
+        if (
+            live is None
+            and not self.index.deleted(key, kind, name)
+            and not self._free(parent, kind, name)
+        ):
             # Not in the view: it may exist unlabelled (someone else's object with this
             # name, never to be taken over), or the watch has not listed it yet (right
             # after start the parent's events can arrive before the children's). A read
             # is cheaper than a needless write and is what makes a restart write-free. (A
-            # child the watch saw deleted is known to be gone: restoring it needs none.)
+            # child the watch saw deleted is known to be gone: restoring it needs none;
+            # nor does one whose name no other object holds, see :meth:`_free`.)
             live = await self._read(kind, key[0], name)
             if live is not None:
                 live.setdefault("kind", kind)

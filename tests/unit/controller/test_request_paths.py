@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ from urllib3.util import parse_url
 
 from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.client import Kube
+from huleedu_operator.controller.foreign import ForeignNames
 from huleedu_operator.controller.kinds import BY_KIND
 from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.reconcile import Reconciler
@@ -230,3 +232,59 @@ async def test_a_missing_config_map_is_read_by_its_name_in_the_resource_namespac
     assert condition["message"].startswith(
         "spec.envFrom[0].configMapRef.name: ConfigMap 'shared.settings' does not exist"
     )
+
+
+# --- creating children without reading them first (controller/foreign.py) --------------
+
+
+def born(seconds_from_now: int) -> str:
+    moment = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def synced(*taken: tuple[str, str]) -> ForeignNames:
+    names = ForeignNames()
+    for kind in BY_KIND:
+        names.listed(kind, NS, {NS: {name for k, name in taken if k == kind}})
+    return names
+
+
+async def reads_for(kube: tuple[Kube, RecordingApi], names: ForeignNames, age: int) -> list[str]:
+    client, recorder = kube
+    reconciler = Reconciler(client, Cache(), OperatorSettings(), lambda key, delay: None, names)
+    body = stored([])
+    body["metadata"]["creationTimestamp"] = born(age)
+    reconciler.cache.put_parent((NS, "svc"), body)
+    await reconciler.reconcile((NS, "svc"))
+    return [target for method, target in recorder.requests if method == "GET"]
+
+
+async def test_a_new_resource_whose_names_nobody_holds_is_created_without_reads(
+    kube: tuple[Kube, RecordingApi],
+) -> None:
+    assert await reads_for(kube, synced(), age=5) == []
+    applied = [t.split("?")[0] for m, t in kube[1].requests if m == "PATCH"]
+    assert "/apis/apps/v1/namespaces/team-a/deployments/svc" in applied
+
+
+async def test_a_name_someone_else_holds_is_read_before_anything_is_applied(
+    kube: tuple[Kube, RecordingApi],
+) -> None:
+    gets = await reads_for(kube, synced(("Deployment", "svc")), age=5)
+    assert gets == ["/apis/apps/v1/namespaces/team-a/deployments/svc"]
+
+
+async def test_a_resource_older_than_the_operator_has_its_children_read_first(
+    kube: tuple[Kube, RecordingApi],
+) -> None:
+    # Its children may exist and not be in the view yet (a restart): reading them is
+    # what keeps a restart write-free.
+    gets = await reads_for(kube, synced(), age=-60)
+    assert "/apis/apps/v1/namespaces/team-a/deployments/svc" in gets
+
+
+async def test_before_the_watch_of_other_objects_has_listed_every_child_is_read(
+    kube: tuple[Kube, RecordingApi],
+) -> None:
+    gets = await reads_for(kube, ForeignNames(), age=5)
+    assert "/apis/apps/v1/namespaces/team-a/deployments/svc" in gets
