@@ -26,7 +26,7 @@
 #            survive. For fault tests ("the broker went away"); it prints how long
 #            the broker was unreachable. Also brings back a broker that died.
 #   format   write the config and format a fresh data dir without starting (for the
-#            test that formats many times: tests/runtime/test_kafka_local_script.py)
+#            test that formats many times: tests/kafka/test_kafka_local_script.py)
 #
 #   KAFKA_PORT             client listener port (default 19092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT + 1)

@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from huleedu_runtime.contract import Env
 
-APP_DIR = REPO_ROOT / "tests" / "runtime"
+APP_DIR = REPO_ROOT / "tests" / "kafka"
 DRAIN = 2.0
 TIMEOUT = 8.0
 IN_FLIGHT = 4.0  # longer than the drain, shorter than the timeout

@@ -1,6 +1,6 @@
 """The content service plus routes that raise every kind of error (for the real-server tests).
 
-Served by ``huleedu-service http http_error_app:app --app-dir tests/runtime``.
+Served by ``huleedu-service http http_error_app:app --app-dir tests/kafka``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from kafka_harness import REPO_ROOT, RUNTIME_CLI, free_port
 
 from huleedu_runtime.contract import Env
 
-APP_DIR = REPO_ROOT / "tests" / "runtime"
+APP_DIR = REPO_ROOT / "tests" / "kafka"
 SERVICE = "bad-input-service"
 BODY_LIMIT = 64 * 1024
 ERROR_KEYS = {"code", "message", "correlation_id", "service", "timestamp", "details"}

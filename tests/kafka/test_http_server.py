@@ -83,7 +83,7 @@ def failing_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "http",
             "http_error_app:app",
             "--app-dir",
-            str(REPO_ROOT / "tests" / "runtime"),
+            str(REPO_ROOT / "tests" / "kafka"),
         ],
         log,
     )

@@ -1,6 +1,6 @@
 """A service with a slow route, for the shutdown tests (requests in flight at SIGTERM).
 
-Served by ``huleedu-runtime serve-http slow_app:app --app-dir tests/runtime``.
+Served by ``huleedu-runtime serve-http slow_app:app --app-dir tests/kafka``.
 """
 
 from __future__ import annotations

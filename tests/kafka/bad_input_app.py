@@ -1,6 +1,6 @@
 """A small service made with the runtime's app factory, for the bad-input tests.
 
-Served by ``huleedu-runtime serve-http bad_input_app:app --app-dir tests/runtime``; the
+Served by ``huleedu-runtime serve-http bad_input_app:app --app-dir tests/kafka``; the
 settings (``SERVICE_NAME``, ``MAX_REQUEST_BODY_BYTES``) come from the environment.
 """
 

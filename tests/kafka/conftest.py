@@ -1,4 +1,5 @@
-"""Runtime tests run against the real broker named by KAFKA_BOOTSTRAP_SERVERS.
+"""The Kafka tier: the runtime's worker and http processes against the real broker named
+by KAFKA_BOOTSTRAP_SERVERS (``scripts/kafka-local.sh``).
 
 They fail (never skip) when it is missing: a skipped broker test proves nothing.
 """
@@ -11,8 +12,8 @@ from kafka_harness import bootstrap_servers
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/runtime/" in str(item.path).replace("\\", "/"):
-            item.add_marker(pytest.mark.runtime)
+        if "tests/kafka/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.kafka)
 
 
 @pytest.fixture
