@@ -29,8 +29,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tests.support.kube import REPO, Kube
+
 from bench import convergence, profile, report
-from bench.kube import REPO, Kube
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # What the measured code is: a change elsewhere in the tree does not make a run dirty.

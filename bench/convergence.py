@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import apiserver, workload
-from bench.controlplane import ControlPlane
-from bench.kube import (
+from tests.support import workload
+from tests.support.controlplane import ControlPlane
+from tests.support.kube import (
     MANAGED_SELECTOR,
     Kube,
     Tracker,
@@ -36,6 +36,8 @@ from bench.kube import (
     deployment_available,
     hes_ready,
 )
+
+from bench import apiserver
 from bench.operator import OperatorProcess, PeerProcess
 from bench.proc import CpuWindow
 

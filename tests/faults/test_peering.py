@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from bench import workload
-from bench.kube import Kube
 from fleet import SIZES, apply_fleet, child_problems, hes_tracker
+
+from support import workload
+from support.kube import Kube
 
 REPO = Path(__file__).resolve().parents[2]
 PEERING_CRDS = [
@@ -88,7 +89,7 @@ def test_killing_the_active_replica_lets_the_standby_finish_the_rollout(
         tracker.wait_ok(names, 180 + n)
         finished = max(tracker.first_ok[x] for x in names) - killed
 
-    assert standby.alive()
+    assert standby.running()
     assert child_problems(kube, ns, docs) == []
     record(
         resources=n,

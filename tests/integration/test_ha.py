@@ -19,7 +19,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from operator_harness import OUTSIDE_IN_CLUSTER, REPO, OperatorProcess, apply, hes
+from support.ground import REPO
+from support.operator import OUTSIDE_IN_CLUSTER, OperatorProcess, apply, hes
 
 CRDS = REPO / "charts" / "huleedu-operator" / "crds"
 LIFETIME = 5

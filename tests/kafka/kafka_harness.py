@@ -170,12 +170,6 @@ async def read_results_until(
     return records
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_worker(
     *,
     servers: str,

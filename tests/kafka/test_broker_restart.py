@@ -24,7 +24,6 @@ import pytest
 from kafka_harness import (
     REPO_ROOT,
     create_topic,
-    free_port,
     produce,
     read_results_until,
     result_ids,
@@ -33,6 +32,8 @@ from kafka_harness import (
     unique,
 )
 from test_worker_process import SHUTDOWN_TIMEOUT, wait_for_exit, wait_for_http
+
+from support.ports import free_port
 
 KAFKA_LOCAL = REPO_ROOT / "scripts" / "kafka-local.sh"
 RECOVERY_BUDGET_SECONDS = 60.0

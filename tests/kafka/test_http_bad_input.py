@@ -22,9 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 from bad_input_app import SLOW_READ_SECONDS
-from kafka_harness import REPO_ROOT, RUNTIME_CLI, free_port
+from kafka_harness import REPO_ROOT, RUNTIME_CLI
 
 from huleedu_runtime.contract import Env
+from support.ports import free_port
 
 APP_DIR = REPO_ROOT / "tests" / "kafka"
 SERVICE = "bad-input-service"

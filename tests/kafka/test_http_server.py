@@ -20,10 +20,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kafka_harness import REPO_ROOT, RUNTIME_CLI, free_port
+from kafka_harness import REPO_ROOT, RUNTIME_CLI
 from prometheus_client.parser import text_string_to_metric_families
 
 from huleedu_runtime.errors import STATUS_BY_CODE, ErrorCode
+from support.ports import free_port
 
 ERROR_KEYS = {"code", "message", "correlation_id", "service", "timestamp", "details"}
 BODY_LIMIT = 64 * 1024

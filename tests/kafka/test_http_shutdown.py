@@ -22,10 +22,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kafka_harness import REPO_ROOT, RUNTIME_CLI, free_port
+from kafka_harness import REPO_ROOT, RUNTIME_CLI
 from prometheus_client.parser import text_string_to_metric_families
 
 from huleedu_runtime.contract import Env
+from support.ports import free_port
 
 APP_DIR = REPO_ROOT / "tests" / "kafka"
 DRAIN = 2.0

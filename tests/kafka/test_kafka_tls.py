@@ -22,7 +22,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka_harness import (
     create_topic,
-    free_port,
     produce,
     read_results_until,
     start_worker,
@@ -33,6 +32,7 @@ from test_worker_process import wait_for_exit
 
 from huleedu_runtime.config import ServiceSettings
 from huleedu_runtime.worker.kafka_options import consumer_options, producer_options
+from support.ports import free_port
 
 MESSAGES = 20
 

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from aiokafka.admin import AIOKafkaAdminClient
-from kafka_harness import create_topic, free_port, unique
+from kafka_harness import create_topic, unique
 
 from huleedu_operator.controller.topics import (
     BROKER_UNREACHABLE,
@@ -18,6 +18,7 @@ from huleedu_operator.controller.topics import (
     TopicSnapshot,
     topics_verdict,
 )
+from support.ports import free_port
 
 
 async def listing_until(

@@ -13,7 +13,6 @@ import pytest
 from kafka_harness import (
     committed_total,
     create_topic,
-    free_port,
     produce,
     read_all,
     start_worker,
@@ -25,6 +24,7 @@ from test_worker_process import wait_for_exit, wait_for_http
 
 from huleedu_runtime import contract
 from huleedu_runtime.worker import KafkaEventProcessor, Publisher, dead_letter_topic
+from support.ports import free_port
 
 
 async def test_a_hung_handler_times_out_is_retried_then_dead_lettered_and_the_partition_flows_on(

@@ -12,7 +12,6 @@ import pytest
 from kafka_harness import (
     RUNTIME_CLI,
     create_topic,
-    free_port,
     produce,
     start_worker,
     terminate,
@@ -21,6 +20,7 @@ from kafka_harness import (
 from test_worker_process import wait_for_exit
 
 from huleedu_runtime import contract
+from support.ports import free_port
 
 MAX_AGE = contract.HEARTBEAT_INTERVAL_SECONDS + 2
 

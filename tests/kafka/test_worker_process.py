@@ -13,7 +13,6 @@ import httpx
 from kafka_harness import (
     committed_total,
     create_topic,
-    free_port,
     produce,
     read_all,
     read_results_until,
@@ -26,6 +25,7 @@ from kafka_harness import (
 from test_worker_loop import request
 
 from huleedu_runtime import contract
+from support.ports import free_port
 
 SHUTDOWN_TIMEOUT = 10.0
 STREAM = int(os.environ.get("HULEEDU_AT_LEAST_ONCE_MESSAGES", "10000"))

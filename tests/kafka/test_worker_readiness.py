@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import httpx
-from kafka_harness import create_topic, free_port, start_worker, terminate, unique
+from kafka_harness import create_topic, start_worker, terminate, unique
 from test_worker_process import wait_for_exit, wait_for_http
+
+from support.ports import free_port
 
 ASSIGNED = re.compile(r"^huleedu_worker_assigned_partitions (\S+)$", re.MULTILINE)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from support.ground import state_dir
+
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "huleedu-operator"
 
@@ -56,7 +58,7 @@ def run_helm(
     if kubeconfig is not None:
         env["KUBECONFIG"] = kubeconfig
     # Keep helm's own caches and repository config out of the user's home.
-    state = Path(os.environ.get("HULEEDU_STATE_DIR") or REPO / ".local") / "helm"
+    state = state_dir() / "helm"
     env.setdefault("HELM_CACHE_HOME", str(state / "cache"))
     env.setdefault("HELM_CONFIG_HOME", str(state / "config"))
     env.setdefault("HELM_DATA_HOME", str(state / "data"))

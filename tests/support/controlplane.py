@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.kube import kubeconfig_path
+from .ground import kubeconfig_path
 
 
 @dataclass(frozen=True)

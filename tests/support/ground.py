@@ -1,5 +1,8 @@
 """Facts about the local test ground, read from the one file that defines them
-(``scripts/lib/ground.env``), so tests never repeat an address or a node name."""
+(``scripts/lib/ground.env``), so tests never repeat an address or a node name; and where
+its state and kubeconfig are (the default state directory is the one
+``scripts/lib/common.sh`` ``state_dir`` gives: ``$HULEEDU_STATE_DIR``, else
+``<repo>/.local``)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GROUND_ENV = REPO / "scripts" / "lib" / "ground.env"
 
 
@@ -29,7 +32,14 @@ def state_dir() -> Path:
 
 
 def local_kubeconfig() -> Path:
+    """Where ``scripts/local-cluster.sh up`` writes its kubeconfig."""
     return state_dir() / "kubeconfig"
+
+
+def kubeconfig_path() -> str:
+    """``$KUBECONFIG`` if set, else the local ground's kubeconfig."""
+    env = os.environ.get("KUBECONFIG", "").strip()
+    return env or str(local_kubeconfig())
 
 
 def is_local_ground(kubeconfig: str) -> bool:

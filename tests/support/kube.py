@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,7 +22,9 @@ from kubernetes.client.exceptions import ApiException
 
 from huleedu_operator.api.identity import MANAGED_SELECTOR as MANAGED_SELECTOR
 
-REPO = Path(__file__).resolve().parents[1]
+from .ground import kubeconfig_path as kubeconfig_path
+
+REPO = Path(__file__).resolve().parents[2]
 CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
 HES_PATH = "/apis/huleedu.io/v1alpha1"
 BENCH_LABEL = "huleedu.test/ephemeral"
@@ -39,13 +40,6 @@ PLURAL_PATHS = {
     "HorizontalPodAutoscaler": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
     "HuleEduService": HES_PATH + "/namespaces/{ns}/huleeduservices",
 }
-
-
-def kubeconfig_path() -> str:
-    env = os.environ.get("KUBECONFIG", "").strip()
-    if env:
-        return env
-    return str(Path(os.environ.get("HULEEDU_STATE_DIR") or REPO / ".local") / "kubeconfig")
 
 
 def collection(kind: str, namespace: str) -> str:
