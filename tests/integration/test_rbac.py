@@ -42,9 +42,9 @@ import pytest
 import yaml
 from kubernetes import client
 
+from support.helm import CHART, run_helm
 from support.operator import IN_CLUSTER_NAMESPACES
 from support.ports import free_port
-from unit.chart.helm_cli import CHART, run_helm
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 OPERATOR_EXE = Path(sys.executable).parent / "huleedu-operator"

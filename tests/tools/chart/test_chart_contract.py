@@ -19,9 +19,7 @@ import yaml
 from huleedu_operator.controller.kinds import CHILD_KINDS
 from huleedu_operator.controller.namespaces import NamespaceSelection
 from huleedu_operator.controller.settings import OperatorSettings
-from unit.chart.helm_cli import CHART, REPO, run_helm, template
-
-pytestmark = pytest.mark.unit
+from support.helm import CHART, REPO, run_helm, template
 
 ENV_PREFIX = "HULEEDU_OPERATOR_"
 WRITE_VERBS = {"create", "patch", "delete"}

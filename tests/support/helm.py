@@ -1,4 +1,4 @@
-"""Find and run the pinned ``helm`` binary for the chart tests (unit and integration).
+"""Find and run the pinned ``helm`` binary for the chart tests (tools and integration).
 
 Where helm comes from, first match wins: ``$HELM`` (a path), the pinned build in
 ``~/.cache/huleedu/bin/helm-<HELM_VERSION>/helm`` (``scripts/local-cluster.sh build``
@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from support.ground import state_dir
+from .ground import REPO, state_dir
 
-REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "huleedu-operator"
 
 

@@ -98,7 +98,6 @@ def hadolint() -> str:
 # --- static --------------------------------------------------------------------------
 
 
-@pytest.mark.unit
 def test_the_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(
         [hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60
@@ -106,7 +105,6 @@ def test_the_dockerfile_passes_hadolint() -> None:
     assert result.returncode == 0, f"hadolint findings:\n{result.stdout}{result.stderr}"
 
 
-@pytest.mark.unit
 def test_scaffolded_service_dockerfiles_pass_hadolint(tmp_path: Path) -> None:
     from huleedu_runtime.scaffold import render_service
 
@@ -119,7 +117,6 @@ def test_scaffolded_service_dockerfiles_pass_hadolint(tmp_path: Path) -> None:
         assert result.returncode == 0, f"{kind}: {result.stdout}{result.stderr}"
 
 
-@pytest.mark.unit
 @pytest.mark.parametrize("name", ["runtime", "operator"])
 def test_final_stages_run_as_a_numeric_non_root_user_from_the_built_wheels_only(
     name: str,
@@ -141,7 +138,6 @@ def test_final_stages_run_as_a_numeric_non_root_user_from_the_built_wheels_only(
     exec_form(stage, "ENTRYPOINT" if entry else "CMD")
 
 
-@pytest.mark.unit
 def test_every_stage_builds_from_the_python_image_argument_whose_default_is_public() -> None:
     text = DOCKERFILE.read_text()
     match = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, flags=re.MULTILINE)
@@ -150,7 +146,6 @@ def test_every_stage_builds_from_the_python_image_argument_whose_default_is_publ
     assert {stage.base for stage in STAGES.values()} == {"${PYTHON_IMAGE}"}
 
 
-@pytest.mark.unit
 def test_dependencies_are_installed_before_the_code_is_copied() -> None:
     """A code change must not invalidate the dependency layer (the rebuild budget)."""
     build = STAGES["build"]

@@ -3,7 +3,7 @@
 A diff here is a change every user of the chart will see on ``helm upgrade``. Review
 it, then regenerate with::
 
-    UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/chart/test_chart_golden.py
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/tools/chart/test_chart_golden.py
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from unit.chart.helm_cli import template
-
-pytestmark = pytest.mark.unit
+from support.helm import template
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -58,7 +56,7 @@ def golden_text(mode: str) -> str:
     args = " ".join(MODES[mode]) or "(defaults)"
     header = (
         f"# Golden `helm template huleedu charts/huleedu-operator -n huleedu-system {args}`.\n"
-        "# Regenerate: UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/chart/test_chart_golden.py\n"
+        "# Regenerate: UPDATE_GOLDEN=1 .venv/bin/pytest tests/tools/chart/test_chart_golden.py\n"
     )
     return header + template(*MODES[mode])
 
@@ -73,7 +71,7 @@ def test_rendered_chart_matches_the_golden_file(mode: str) -> None:
     assert path.exists(), f"{path} missing: run UPDATE_GOLDEN=1 pytest {__file__}"
     assert actual == path.read_text(), (
         f"{mode}: `helm template` output differs from {path.name}; if the change is "
-        "intended, run UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/chart/test_chart_golden.py "
+        "intended, run UPDATE_GOLDEN=1 .venv/bin/pytest tests/tools/chart/test_chart_golden.py "
         "and review the diff"
     )
 
