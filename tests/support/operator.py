@@ -35,6 +35,7 @@ CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
 IN_CLUSTER_NAMESPACES = ("huleedu", "e2e-*")
 # HULEEDU_OPERATOR_NAMESPACES for "every namespace but the in-cluster operator's".
 OUTSIDE_IN_CLUSTER = ",".join(f"!{ns}" for ns in IN_CLUSTER_NAMESPACES)
+WRITE_VERBS = ("PATCH", "POST", "PUT", "DELETE")
 
 
 class OperatorProcess:
@@ -144,6 +145,19 @@ class OperatorProcess:
                 key, _, value = line.rpartition(" ")
                 out[key] = float(value)
         return out
+
+    def requests_by_verb(self) -> dict[str, float]:
+        """The API requests the operator made, by HTTP verb."""
+        prefix = 'huleedu_operator_api_requests_total{verb="'
+        return {
+            key[len(prefix) : -2]: value
+            for key, value in self.metrics().items()
+            if key.startswith(prefix)
+        }
+
+    def writes(self) -> float:
+        by_verb = self.requests_by_verb()
+        return sum(by_verb.get(v, 0.0) for v in WRITE_VERBS)
 
     def metric(self, name: str) -> float:
         """The sum of every sample whose ``name{labels}`` starts with ``name``."""
