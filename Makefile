@@ -9,7 +9,7 @@ export HULEEDU_STATE_DIR := $(STATE_DIR)
 # True when KUBECONFIG is unset or is the local ground's own (as .ci/run exports it).
 ON_LOCAL_GROUND = { [ -z "$$KUBECONFIG" ] || [ "$$KUBECONFIG" = "$(STATE_DIR)/kubeconfig" ]; }
 
-.PHONY: help setup lint fmt test test-unit test-integration test-runtime test-e2e \
+.PHONY: help setup lint fmt test test-unit test-integration test-kafka test-runtime test-tools test-e2e \
         cluster-up cluster-down cluster-status kafka-up kafka-down demo bench faults crd clean e2e-kind \
         images test-ground
 
@@ -40,8 +40,13 @@ test-unit: setup ## pure logic, no I/O
 test-integration: setup ## needs the control plane (make cluster-up) or KUBECONFIG
 	source <(scripts/local-cluster.sh env) && $(VENV)/bin/pytest tests/integration -q
 
-test-runtime: setup ## needs the broker (make kafka-up)
-	source <(scripts/kafka-local.sh env) && $(VENV)/bin/pytest tests/runtime -q
+test-kafka: setup ## the runtime against the real broker (make kafka-up)
+	source <(scripts/kafka-local.sh env) && $(VENV)/bin/pytest tests/kafka -q
+
+test-runtime: test-kafka ## old name of test-kafka
+
+test-tools: setup ## helm, hadolint and child-process checks (no cluster; helm from `scripts/local-cluster.sh build`)
+	$(VENV)/bin/pytest tests/tools -q
 
 test: setup ## everything CI runs; starts the local ground (unless KUBECONFIG names another cluster), the broker and Prometheus
 	@if $(ON_LOCAL_GROUND); then scripts/local-cluster.sh up; fi

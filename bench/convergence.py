@@ -25,9 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import apiserver, workload
-from bench.controlplane import ControlPlane
-from bench.kube import (
+import urllib3
+from kubernetes.client.exceptions import ApiException
+from tests.support import workload
+from tests.support.controlplane import ControlPlane
+from tests.support.kube import (
     MANAGED_SELECTOR,
     Kube,
     Tracker,
@@ -36,6 +38,8 @@ from bench.kube import (
     deployment_available,
     hes_ready,
 )
+
+from bench import apiserver
 from bench.operator import OperatorProcess, PeerProcess
 from bench.proc import CpuWindow
 
@@ -86,6 +90,18 @@ def child_trackers(kube: Kube, ns: str, kinds: list[str]) -> Iterator[dict[str, 
             tracker.__exit__()
 
 
+@contextlib.contextmanager
+def deleted_on_error(kube: Kube, ns: str) -> Iterator[None]:
+    """A measurement that fails starts its namespace's deletion (the next one must not
+    share the ground with its leftovers; the caller waits for none of it)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            kube.start_namespace_deletion(ns)
+        raise
+
+
 def wait_children(
     trackers: dict[str, Tracker], expected: dict[str, set[str]], started: float, n: int
 ) -> float:
@@ -100,6 +116,32 @@ def wait_available(
     deployments = expected.get("Deployment", set())
     trackers["Deployment"].wait_ok(deployments, timeout_for(n))
     return max(trackers["Deployment"].first_ok[d] for d in deployments) - started
+
+
+RETRIED = frozenset({429, 500, 503, 504})
+
+
+def retried(call: Callable[[], Any], attempts: int = 6) -> Any:
+    """``call`` again when an overloaded API server answers 429/5xx or the connection
+    times out (every call passed here is idempotent: an apply, a status merge patch).
+    The attempts that failed still count in the API server's counters, as load."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ApiException as exc:
+            if exc.status not in RETRIED or attempt == attempts - 1:
+                raise
+        except urllib3.exceptions.HTTPError:
+            if attempt == attempts - 1:
+                raise
+        time.sleep(min(8.0, 0.5 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def apply_all(kube: Kube, docs: list[dict[str, Any]], concurrency: int) -> None:
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in pool.map(lambda d: retried(lambda: kube.apply(d, manager="bench")), docs):
+            pass
 
 
 def floor_status(generation: int) -> dict[str, Any]:
@@ -124,7 +166,7 @@ def floor_status(generation: int) -> dict[str, Any]:
 def floor_one(kube: Kube, doc: dict[str, Any]) -> None:
     """What any owner of one resource must send at least: the parent (applied by the
     user), its children, one status write."""
-    parent = kube.apply(doc, manager="bench")
+    parent = retried(lambda: kube.apply(doc, manager="bench"))
     meta = parent["metadata"]
     owner = {
         "apiVersion": parent["apiVersion"],
@@ -136,12 +178,14 @@ def floor_one(kube: Kube, doc: dict[str, Any]) -> None:
     }
     for child in workload.children(doc):
         child["metadata"]["ownerReferences"] = [owner]
-        kube.apply(child, manager="bench-floor")
-    kube.request(
-        "PATCH",
-        f"{collection('HuleEduService', meta['namespace'])}/{meta['name']}/status",
-        floor_status(int(meta.get("generation", 1))),
-        content_type="application/merge-patch+json",
+        retried(lambda c=child: kube.apply(c, manager="bench-floor"))
+    retried(
+        lambda: kube.request(
+            "PATCH",
+            f"{collection('HuleEduService', meta['namespace'])}/{meta['name']}/status",
+            floor_status(int(meta.get("generation", 1))),
+            content_type="application/merge-patch+json",
+        )
     )
 
 
@@ -154,7 +198,7 @@ def run_floor(
     docs = workload.resources(ns, n)
     expected = workload.expected_children(docs)
     planes = CpuWindow({**control_plane_pids(), "bench": os.getpid()})
-    with child_trackers(kube, ns, sorted(expected)) as trackers:
+    with deleted_on_error(kube, ns), child_trackers(kube, ns, sorted(expected)) as trackers:
         before = apiserver.scrape(kube)
         planes.start()
         started = time.monotonic()
@@ -208,7 +252,7 @@ def run_owner(
     )
     result: Result = {"n": n, "namespace": ns, "system": system, "concurrency": concurrency}
     try:
-        with child_trackers(kube, ns, sorted(expected)) as trackers:
+        with deleted_on_error(kube, ns), child_trackers(kube, ns, sorted(expected)) as trackers:
             no_owner = apiserver.scrape(kube)
             owner.start()
             time.sleep(STARTUP_SECONDS)
@@ -217,7 +261,7 @@ def run_owner(
             planes = CpuWindow({**control_plane_pids(), "bench": os.getpid()}).start()
             cpu_before = owner.cpu_seconds()
             started = time.monotonic()
-            kube.apply_all(docs, concurrency, manager="bench")
+            apply_all(kube, docs, concurrency)
             result["applied_seconds"] = round(time.monotonic() - started, 3)
             t_children = wait_children(trackers, expected, started, n)
             result["t_children"] = round(t_children, 3)

@@ -13,9 +13,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.kube import REPO, kubeconfig_path
+from tests.support.workload import BOOTSTRAP
+
 from bench import proc
-from bench.kube import REPO, kubeconfig_path
-from bench.workload import BOOTSTRAP
 
 WRITE_VERBS = ("PATCH", "POST", "PUT", "DELETE")
 

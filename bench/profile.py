@@ -19,9 +19,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench import workload
+from tests.support import workload
+from tests.support.kube import Kube, Tracker, collection, hes_ready
+
 from bench.convergence import timeout_for
-from bench.kube import Kube, Tracker, collection, hes_ready
 from bench.operator import OperatorProcess
 
 CONCURRENCY = 16  # the operator's default HULEEDU_OPERATOR_WORKERS

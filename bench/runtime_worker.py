@@ -257,7 +257,7 @@ class Consumer:
         assert self.proc.stderr is not None
         return self.proc.stderr.read().decode(errors="replace")[-2000:]
 
-    async def result(self, within: float = 300) -> dict[str, Any]:
+    async def result(self, within: float = 180) -> dict[str, Any]:
         deadline = time.monotonic() + within
         while self.proc.poll() is None:
             if time.monotonic() > deadline:
@@ -387,6 +387,20 @@ def main(
     broker_previous = rr.pin(broker, cores.load) if broker and cores.pinned else {}
     backlog_topic = f"bench.runtime.backlog.{uuid.uuid4().hex[:10]}"
 
+    failure: list[str] = []
+
+    async def _measure_round(row: dict[str, Any], order: tuple[str, str]) -> None:
+        for kind in order:
+            row[kind] = await _backlog(
+                kind, servers, backlog_topic, seconds, backlog_size[0], cores.subject
+            )
+            row[kind]["backlog_exhausted"] = row[kind]["messages"] >= backlog_size[0]
+            row[kind]["at_rate"] = await _at_rate(
+                kind, servers, rate, latency_seconds, cores.subject
+            )
+
+    backlog_size = [0]
+
     async def run() -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
         backlog = int(max(50_000, 20_000 * warmup))
         await _create_topic(servers, backlog_topic)
@@ -403,6 +417,7 @@ def main(
             await _produce_backlog(servers, backlog_topic, needed - backlog)
             print(f"topped up to {needed} in {time.monotonic() - t:.1f} s", flush=True)
             backlog = needed
+        backlog_size[0] = backlog
         print(
             "warm-up: "
             + ", ".join(f"{k} {w['messages_per_s']:.0f} msg/s" for k, w in warm.items())
@@ -412,14 +427,14 @@ def main(
         samples: list[dict[str, Any]] = []
         for i, order in enumerate(rr.orders(rounds, *SIDES)):
             row: dict[str, Any] = {"order": list(order)}
-            for kind in order:
-                row[kind] = await _backlog(
-                    kind, servers, backlog_topic, seconds, backlog, cores.subject
-                )
-                row[kind]["backlog_exhausted"] = row[kind]["messages"] >= backlog
-                row[kind]["at_rate"] = await _at_rate(
-                    kind, servers, rate, latency_seconds, cores.subject
-                )
+            if _broker_pid() != broker:
+                failure.append(f"the broker was restarted during round {i + 1}")
+                break
+            try:
+                await _measure_round(row, order)
+            except RuntimeError as exc:
+                failure.append(f"round {i + 1}: {exc}"[:500])
+                break
             row["ratio"] = row["plain"]["cpu_us_per_message"] / row["ours"]["cpu_us_per_message"]
             row["ratio_at_rate"] = (
                 row["plain"]["at_rate"]["cpu_us_per_message"]
@@ -449,11 +464,15 @@ def main(
         "broker_pinned": bool(broker_previous),
         "broker_affinity_restored_to": sorted(broker_previous.get(broker or 0, set())),
     }
+    if not samples:
+        raise SystemExit(f"no round completed: {failure}")
     summary = rr.summarise([r["ratio"] for r in samples])
     section: dict[str, Any] = {
         "commit": rr.commit(),
         "machine": rr.machine(pinning, load_before),
         "benchmark": "runtime_worker",
+        "complete": not failure,
+        "failure": failure[0] if failure else None,
         "unit": "message",
         "baseline": "plain",
         "method": (
@@ -485,6 +504,8 @@ def main(
         "rounds": samples,
     }
     rr.write_section("worker", section)
+    if failure:
+        print(f"stopped early, {len(samples)} of {rounds} rounds: {failure[0]}", file=sys.stderr)
     return section
 
 

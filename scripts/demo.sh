@@ -21,7 +21,10 @@
 # image there. `scripts/demo.sh stop` stops the process.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE_DIR="${HULEEDU_STATE_DIR:-$REPO/.local}"
+HULEEDU_LOG_TAG=demo
+# shellcheck source=lib/common.sh
+source "$REPO/scripts/lib/common.sh"
+STATE_DIR="$(state_dir)"
 PID_FILE="$STATE_DIR/operator.pid"
 LOG_FILE="$STATE_DIR/operator.log"
 export PATH="$REPO/.venv/bin:$PATH"

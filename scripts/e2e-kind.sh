@@ -29,12 +29,8 @@ OPERATOR_IMAGE="ghcr.io/huleedu/huleedu-operator:$APP_VERSION"
 RUNTIME_IMAGE="ghcr.io/huleedu/huleedu-runtime:$APP_VERSION"
 KAFKA_IMAGE="${KAFKA_IMAGE:-apache/kafka:$KAFKA_VERSION}"
 RELEASE_NAMESPACE=huleedu-system
-KUBECONFIG_FILE="${HULEEDU_STATE_DIR:-$REPO/.local}/kind-$CLUSTER.kubeconfig"
+KUBECONFIG_FILE="$(state_dir)/kind-$CLUSTER.kubeconfig"
 export PATH="$REPO/.venv/bin:$HOME/.cache/huleedu/bin/helm-$HELM_VERSION:$PATH"
-
-need() {
-    command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH. $2"
-}
 
 preflight() {
     need docker "Install Docker (https://docs.docker.com/get-docker/); kind runs Kubernetes nodes as containers."

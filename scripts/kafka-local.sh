@@ -26,7 +26,7 @@
 #            survive. For fault tests ("the broker went away"); it prints how long
 #            the broker was unreachable. Also brings back a broker that died.
 #   format   write the config and format a fresh data dir without starting (for the
-#            test that formats many times: tests/runtime/test_kafka_local_script.py)
+#            test that formats many times: tests/kafka/test_kafka_local_script.py)
 #
 #   KAFKA_PORT             client listener port (default 19092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller port (default KAFKA_PORT + 1)
@@ -41,6 +41,9 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HULEEDU_LOG_TAG=kafka-local
+# shellcheck source=lib/common.sh
+source "${REPO_ROOT}/scripts/lib/common.sh"
 # shellcheck source=versions.env
 source "${REPO_ROOT}/scripts/versions.env"
 # shellcheck source=lib/ground.env
@@ -53,7 +56,7 @@ KAFKA_NODE_PORT="${KAFKA_NODE_PORT:-$((KAFKA_PORT + 2))}"
 KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-$((KAFKA_PORT + 3))}"
 KAFKA_MTLS_PORT="${KAFKA_MTLS_PORT:-$((KAFKA_PORT + 4))}"
 KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 5))}"
-STATE_ROOT="${HULEEDU_STATE_DIR:-${REPO_ROOT}/.local}"
+STATE_ROOT="$(state_dir)"
 STATE_DIR="${STATE_ROOT}/kafka"
 PID_FILE="${STATE_DIR}/kafka.pid"
 LOG_FILE="${STATE_DIR}/server.log"
@@ -65,16 +68,6 @@ LIBS_DIR="${KAFKA_HOME}/libs"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx512m -Xms256m}"
-
-log() { printf 'kafka-local: %s\n' "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
-
-need() {
-    command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH: $2"
-}
 
 is_running() {
     [[ -f "${PID_FILE}" ]] || return 1

@@ -22,7 +22,7 @@ source "$REPO/scripts/lib/common.sh"
 load_versions
 PROMETHEUS_BIN="${HULEEDU_CACHE_DIR:-$HOME/.cache/huleedu}/bin/prometheus-$PROMETHEUS_VERSION/prometheus"
 
-STATE_ROOT="$(realpath -m "${HULEEDU_STATE_DIR:-$REPO/.local}")"
+STATE_ROOT="$(realpath -m "$(state_dir)")"
 STATE_DIR="$STATE_ROOT/prometheus"
 PID_FILE="$STATE_DIR/prometheus.pid"
 PORT="${PROMETHEUS_PORT:-19090}"

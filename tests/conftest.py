@@ -1,4 +1,5 @@
-"""Fixtures shared across tiers (the operator harness needs the integration fixtures
-``kubectl``/``kubeconfig``/``wait_until``, so only integration tests can use it)."""
+"""Fixtures shared across tiers (``tests/support``; the operator fixtures need the
+integration fixtures ``kubectl``/``kubeconfig``/``wait_until``, so only integration
+tests can use them)."""
 
-pytest_plugins = ["operator_harness"]
+pytest_plugins = ["support.operator"]

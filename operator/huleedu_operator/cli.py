@@ -259,8 +259,22 @@ main.add_command(scaffold_new, name="new")
     help="Also print the Secret skeletons (keys only). --no-secrets prints only the "
     "HuleEduServices, e.g. to pipe into `render -f -`.",
 )
+@click.option(
+    "--runtime-example",
+    "runtime_examples",
+    multiple=True,
+    metavar="SERVICE",
+    help="Convert the compose service SERVICE (repeat; `all` for every one) without its "
+    "image, command and args: the operator's runtime image runs its bundled example app "
+    "of the service's type instead, to try the wiring (probes, Services, Secrets, claims, "
+    "Kafka) before the images are anywhere the cluster can pull from.",
+)
 def import_command(
-    files: tuple[Path, ...], env_file: Path | None, namespace: str | None, secrets: bool
+    files: tuple[Path, ...],
+    env_file: Path | None,
+    namespace: str | None,
+    secrets: bool,
+    runtime_examples: tuple[str, ...],
 ) -> None:
     """Convert docker compose files to HuleEduServices and Secret skeletons.
 
@@ -279,7 +293,17 @@ def import_command(
         ) from exc
     except ComposeLoadError as exc:
         raise click.ClickException(f"cannot read the compose files: {exc}") from exc
-    result = convert(project, namespace)
+    examples = set(runtime_examples)
+    if "all" in examples:
+        examples = set(project.services)
+    unknown = sorted(examples - set(project.services))
+    if unknown:
+        raise click.BadParameter(
+            f"no compose service {', '.join(unknown)} (the services: "
+            f"{', '.join(sorted(project.services))})",
+            param_hint="--runtime-example",
+        )
+    result = convert(project, namespace, runtime_examples=examples)
     for line in result.report():
         click.echo(line, err=True)
     click.echo(dump_yaml(result.documents(with_secrets=secrets)), nl=False)

@@ -4,6 +4,14 @@
 
 HULEEDU_REPO="${HULEEDU_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 
+# state_dir: the state directory every script keeps its state under (kubeconfig, the
+# ground, the broker, Prometheus, logs): $HULEEDU_STATE_DIR, default <repo>/.local. The one
+# place that default is written (the Makefile's STATE_DIR is the same default, exported
+# to the scripts as HULEEDU_STATE_DIR; the tests read it in tests/support/ground.py).
+state_dir() {
+    printf '%s\n' "${HULEEDU_STATE_DIR:-$HULEEDU_REPO/.local}"
+}
+
 # log MESSAGE...: one line on stderr, prefixed with the calling script's name, so stdout
 # stays clean for commands whose output is meant to be sourced (`env`).
 log() {
@@ -13,6 +21,11 @@ log() {
 die() {
     log "ERROR: $*"
     exit 1
+}
+
+# need COMMAND HINT: die saying HINT unless COMMAND is on PATH.
+need() {
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH: $2"
 }
 
 # fmt_duration SECONDS -> "1m05s"

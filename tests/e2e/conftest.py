@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ground import REPO, ground, is_local_ground
+from support.ground import REPO, ground, is_local_ground
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 CLIENT_SCRIPT = Path(__file__).with_name("client_script.py")

@@ -29,7 +29,7 @@ from conftest import (
     wait_for,
     wait_ready,
 )
-from ground import exposed_listeners
+from support.ground import exposed_listeners
 
 
 def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:

@@ -1,5 +1,6 @@
 """Fixtures for the fault-injection tests: the operator as a subprocess, namespaces that
-are emptied and deleted afterwards, and the cluster harness shared with ``bench/``.
+are emptied and deleted afterwards, and the cluster harness shared with ``bench/``
+(``tests/support``).
 
 Every test comes in two sizes: ``reduced`` runs in the default ``make test`` (CI), and
 ``full`` carries the ``slow`` marker (``make faults``). Tests that stop kube-apiserver or
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,14 +23,10 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from bench.controlplane import ControlPlane  # noqa: E402
-from bench.kube import Kube, kubeconfig_path  # noqa: E402
-from bench.operator import OperatorProcess  # noqa: E402
-
-from operator_harness import IN_CLUSTER_NAMESPACES  # noqa: E402
+from support.controlplane import ControlPlane
+from support.ground import REPO
+from support.kube import Kube, kubeconfig_path
+from support.operator import IN_CLUSTER_NAMESPACES, OperatorProcess
 
 RESULTS = REPO / "bench" / "results" / "faults.json"
 _results_lock = threading.Lock()
@@ -88,7 +84,8 @@ def operators(tmp_path: Path) -> Iterator[Callable[..., OperatorProcess]]:
         namespaces: list[str], env: dict[str, str] | None = None, name: str = "op"
     ) -> OperatorProcess:
         served = namespaces or [f"!{ns}" for ns in IN_CLUSTER_NAMESPACES]
-        proc = OperatorProcess(served, tmp_path / f"{name}-{len(started)}.log", env)
+        log_path = tmp_path / f"{name}-{len(started)}.log"
+        proc = OperatorProcess(None, log_path, env=env, start=False, namespaces=",".join(served))
         started.append(proc)
         return proc.start()
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench import workload
-from bench.controlplane import ControlPlane
-from bench.kube import MANAGED_SELECTOR, Kube, Tracker, collection, hes_ready
 from kubernetes.client.exceptions import ApiException
 
 from huleedu_runtime import contract
+from support import workload
+from support.controlplane import ControlPlane
+from support.kube import MANAGED_SELECTOR, Kube, Tracker, collection, hes_ready
 
 Body = dict[str, Any]
 # Every fault test runs in two sizes: reduced in `make test`, full in `make faults`.

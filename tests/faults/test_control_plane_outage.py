@@ -16,9 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bench import workload
-from bench.controlplane import ControlPlane
-from bench.kube import Kube
 from fleet import (
     SIZES,
     Etcd,
@@ -29,6 +26,10 @@ from fleet import (
     hes_tracker,
     images,
 )
+
+from support import workload
+from support.controlplane import ControlPlane
+from support.kube import Kube
 
 OUTAGE = {"reduced": (20, 10.0), "full": (60, 30.0)}  # resources, seconds down
 
@@ -72,7 +73,7 @@ def test_operator_recovers_from_a_kube_apiserver_outage_without_restarting(
     with hes_tracker(kube, ns, generation=2) as tracker:
         tracker.wait_ok(changed, 180)
         recovered = max(tracker.first_ok[x] for x in changed) - back
-    assert operator.alive(), "the operator exited"
+    assert operator.running(), "the operator exited"
     assert operator.pid == pid, "the operator restarted"
     deployed = images(kube, ns)
     assert {deployed[x] for x in changed} == {new_image}
@@ -112,7 +113,7 @@ def test_operator_rides_out_an_etcd_restart_under_load(
         names = [d["metadata"]["name"] for d in [*docs, late]]
         tracker.wait_ok(names, 240 + n)
         recovered = max(tracker.first_ok[x] for x in names) - back
-    assert operator.alive(), "the operator exited"
+    assert operator.running(), "the operator exited"
     assert operator.pid == pid, "the operator restarted"
     assert child_problems(kube, ns, [*docs, late]) == []
     record(

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from bench import workload
-from bench.kube import MANAGED_SELECTOR, Kube, Tracker, always, collection
 from fleet import SIZES, apply_fleet, hes_tracker, percentile
+
+from support import workload
+from support.kube import MANAGED_SELECTOR, Kube, Tracker, always, collection
 
 STORM = {"reduced": 20, "full": 100}  # http resources: one Deployment + one Service each
 

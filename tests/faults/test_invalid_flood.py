@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from bench import workload
-from bench.kube import Kube
 from fleet import SIZES, apply_fleet, hes_tracker
 from kubernetes.client.exceptions import ApiException
 
 from cases.invalid_resources import INVALID_CASES
+from support import workload
+from support.kube import Kube
 
 FLOOD = {"reduced": (50, 20), "full": (200, 50)}  # invalid, valid per batch
 

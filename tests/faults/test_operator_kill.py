@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bench import workload
-from bench.kube import Kube
 from fleet import SIZES, apply_fleet, child_problems, hes_tracker, images
+
+from support import workload
+from support.kube import Kube
 
 PLAN = {  # resources, kills while creating, kills while updating, seconds between kills
     "reduced": (50, 1, 1, (0.5, 4.0)),

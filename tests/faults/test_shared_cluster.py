@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 import yaml
-from bench import workload
-from bench.controlplane import ControlPlane
-from bench.kube import MANAGED_SELECTOR, Kube, collection
 from fleet import SIZES, Etcd, api_ready, apply_fleet, child_problems, hes_tracker
+
+from support import workload
+from support.controlplane import ControlPlane
+from support.kube import MANAGED_SELECTOR, Kube, collection
 
 REPO = Path(__file__).resolve().parents[2]
 Body = dict[str, Any]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ground import REPO, exposed_listeners, ground, state_dir
+from support.ground import REPO, exposed_listeners, ground, state_dir
 
 SCRIPT = REPO / "scripts" / "local-cluster.sh"
 RESULTS = REPO / "bench" / "results" / "ground.json"

@@ -44,14 +44,10 @@ import pytest
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 
+from support.ground import local_kubeconfig
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
-
-
-def local_kubeconfig_path() -> Path:
-    """Where ``scripts/local-cluster.sh up`` writes its kubeconfig."""
-    state = os.environ.get("HULEEDU_STATE_DIR") or str(REPO_ROOT / ".local")
-    return Path(state) / "kubeconfig"
 
 
 def read_pinned_versions() -> dict[str, str]:
@@ -96,7 +92,7 @@ def kubeconfig() -> str:
                 pytrace=False,
             )
         return from_env
-    local = local_kubeconfig_path()
+    local = local_kubeconfig()
     if not local.is_file():
         pytest.fail(
             f"No Kubernetes API server configured: KUBECONFIG is unset and {local} does not "
@@ -108,7 +104,7 @@ def kubeconfig() -> str:
 
 @pytest.fixture(scope="session")
 def is_local_cluster(kubeconfig: str) -> bool:
-    return Path(kubeconfig).resolve() == local_kubeconfig_path().resolve()
+    return Path(kubeconfig).resolve() == local_kubeconfig().resolve()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, exists, hes, ready
+from support.operator import OperatorProcess, apply, exists, hes, ready
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN_CRDS = REPO / "tests" / "fixtures" / "crds"

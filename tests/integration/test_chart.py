@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from unit.chart.helm_cli import CHART, run_helm
+from support.helm import CHART, run_helm
 
 HelmInstall = Callable[..., str]
 

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, condition, get_hes, hes, ready
+from support.operator import OperatorProcess, apply, condition, get_hes, hes, ready
 
 
 def test_scaling_a_consumer_past_its_partitions_runs_no_idle_consumers(

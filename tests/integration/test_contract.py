@@ -29,7 +29,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kubernetes import client
 
-from operator_harness import REPO, OperatorProcess, apply, free_port, hes
+from support.ground import REPO
+from support.operator import OperatorProcess, apply, hes
+from support.ports import free_port
 
 STANDIN = REPO / "tests" / "fixtures" / "crds"
 MONITORING = [

@@ -22,7 +22,7 @@ import yaml
 from kubernetes import client
 
 from cases.valid_resources import VALID_CASES
-from operator_harness import OperatorProcess, get_hes
+from support.operator import OperatorProcess, get_hes
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = sorted((REPO / "tests" / "fixtures" / "crds").glob("*.yaml"))

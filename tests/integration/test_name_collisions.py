@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, condition, get_hes, hes, ready
+from support.operator import OperatorProcess, apply, condition, get_hes, hes, ready
 
 
 def untouched(before: Any, after: Any) -> bool:

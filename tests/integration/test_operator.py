@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client
 
 from huleedu_operator.controller.kinds import CHILD_KINDS
-from operator_harness import OperatorProcess, apply, condition, exists, get_hes, hes, ready
+from support.operator import OperatorProcess, apply, condition, exists, get_hes, hes, ready
 
 MANAGER = "huleedu-operator"
 

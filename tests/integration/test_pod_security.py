@@ -25,7 +25,7 @@ from kubernetes import client
 
 from cases.valid_resources import VALID_CASES
 from huleedu_operator.render import render
-from unit.chart.helm_cli import CHART, REPO, run_helm
+from support.helm import CHART, REPO, run_helm
 
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",

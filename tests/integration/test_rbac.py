@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -43,8 +42,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from operator_harness import IN_CLUSTER_NAMESPACES
-from unit.chart.helm_cli import CHART, run_helm
+from support.helm import CHART, run_helm
+from support.operator import IN_CLUSTER_NAMESPACES
+from support.ports import free_port
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 OPERATOR_EXE = Path(sys.executable).parent / "huleedu-operator"
@@ -70,12 +70,6 @@ class Install:
     @property
     def user(self) -> str:
         return f"system:serviceaccount:{self.namespace}:{self.account}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_namespace(core_v1: client.CoreV1Api, prefix: str) -> str:

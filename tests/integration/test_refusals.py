@@ -18,7 +18,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, condition, get_hes, hes
+from support.operator import OperatorProcess, apply, condition, get_hes, hes
 
 
 @pytest.fixture(params=["Invalid", "Forbidden"])

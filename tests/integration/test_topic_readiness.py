@@ -21,7 +21,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, condition, get_hes, hes
+from support.operator import OperatorProcess, apply, condition, get_hes, hes
 
 INTERVAL = 2  # seconds between the operator's topic listings
 

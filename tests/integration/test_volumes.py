@@ -8,7 +8,7 @@ from typing import Any
 
 from kubernetes import client
 
-from operator_harness import OperatorProcess, apply, condition, exists, get_hes, hes
+from support.operator import OperatorProcess, apply, condition, exists, get_hes, hes
 
 
 def test_removing_a_volume_keeps_its_claim_and_says_so(

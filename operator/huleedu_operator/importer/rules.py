@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from huleedu_operator.api.v1alpha1 import (
     VolumeSpec,
 )
 from huleedu_operator.importer.project import ComposeProject, Finding, ImportResult
+from huleedu_operator.render.defaults import RenderDefaults
 from huleedu_runtime import contract
 
 PLACEHOLDER = "<set me>"
@@ -263,13 +264,19 @@ def api_has_volumes() -> bool:
     return "volumes" in HuleEduServiceSpec.model_fields
 
 
+DEFAULT_START_SECONDS = 60
+"""The start allowance of a healthcheck without ``start_period`` (compose's default is 0,
+but compose never restarts an unhealthy container, so it waits forever)."""
+
+
 def probes_from(check: HealthCheck, port: int | None) -> tuple[dict[str, Any], list[str]]:
     """spec.probes from a healthcheck: its path and port for liveness and readiness, its
-    interval/timeout/retries as periodSeconds/timeoutSeconds/failureThreshold, and its
-    start_period as a startupProbe (periodSeconds = start_interval, else interval;
-    failureThreshold = ceil(start_period / periodSeconds) + retries), or, while the API
-    has no startup probe, as liveness initialDelaySeconds. Returns the probes and notes
-    for the report."""
+    interval/timeout/retries as periodSeconds/timeoutSeconds/failureThreshold, and a
+    startupProbe (periodSeconds = start_interval, else interval; failureThreshold =
+    ceil(start_period / periodSeconds) + retries, with :data:`DEFAULT_START_SECONDS`
+    when compose sets no start_period), or, while the API has no startup probe, the
+    start_period as liveness initialDelaySeconds. Returns the probes and notes for the
+    report."""
     notes: list[str] = []
     probe: dict[str, Any] = {"path": check.path}
     if port is not None:
@@ -281,22 +288,28 @@ def probes_from(check: HealthCheck, port: int | None) -> tuple[dict[str, Any], l
     if check.retries is not None:
         probe["failureThreshold"] = check.retries
     probes: dict[str, Any] = {"liveness": dict(probe), "readiness": dict(probe)}
-    if check.start_period:
-        if api_has_startup_probe():
-            period = check.start_interval or check.period or 10
-            budget = math.ceil(check.start_period / period) + (check.retries or 3)
-            probes["startup"] = {
-                **probe,
-                "periodSeconds": period,
-                "failureThreshold": min(100, budget),
-            }
-        else:
-            probes["liveness"]["initialDelaySeconds"] = check.start_period
+    if api_has_startup_probe():
+        # Always a startup probe: compose never restarts a container that fails its
+        # healthcheck (it is only "unhealthy"), Kubernetes restarts one that fails
+        # liveness, so without a start allowance a slow start (a busy node) is killed
+        # where compose would have waited.
+        period = check.start_interval or check.period or 10
+        start = check.start_period or DEFAULT_START_SECONDS
+        budget = math.ceil(start / period) + (check.retries or 3)
+        probes["startup"] = {**probe, "periodSeconds": period, "failureThreshold": min(100, budget)}
+        if not check.start_period:
             notes.append(
-                f"start_period {check.start_period}s: this API has no startup probe yet, so "
-                "it became liveness initialDelaySeconds; move it to spec.probes.startup "
-                "when the API has one"
+                f"no start_period: a startup probe gives it {start}s to start (compose never "
+                "restarts an unhealthy container; Kubernetes restarts one that fails "
+                "liveness): set start_period to yours"
             )
+    elif check.start_period:
+        probes["liveness"]["initialDelaySeconds"] = check.start_period
+        notes.append(
+            f"start_period {check.start_period}s: this API has no startup probe yet, so "
+            "it became liveness initialDelaySeconds; move it to spec.probes.startup "
+            "when the API has one"
+        )
     return probes, notes
 
 
@@ -725,7 +738,9 @@ def _migration_owners(
 def _decide_type(
     svc: _Service, port: int | None, check: HealthCheck | None, argv: list[str] | None
 ) -> str | None:
-    if port is not None or check is not None:
+    # A worker's HTTP healthcheck asks its health server (the runtime's METRICS_PORT),
+    # so without a port of its own a service with a worker command stays a worker.
+    if port is not None or (check is not None and not is_worker_command(argv)):
         return "http"
     if is_worker_command(argv):
         return "worker"
@@ -769,7 +784,7 @@ def _convert_service(
     elif (found := port_from_env(env, prefix)) is not None:
         port_env, port = found
         svc.note("port", f"no ports: spec.port {port} from {port_env}")
-    elif check is not None:
+    elif check is not None and not is_worker_command(argv):
         port = check.port
         svc.note("port", f"no ports and no port env: spec.port {port} from the healthcheck URL")
     if published and (found := port_from_env(env, prefix)) is not None:
@@ -986,11 +1001,15 @@ def _convert_service(
             if is_one_shot(needed)
             else f"{other} answers"
         )
+        meanwhile = (
+            "its readiness probe keeps it out of its Service meanwhile"
+            if kind == "http"
+            else "it is not Ready meanwhile (a worker has no Service)"
+        )
         svc.note(
             "ordering",
             f"depends_on {other} ({condition}): Kubernetes has no start ordering; "
-            f"{svc.name} must retry until {what}, and its readiness probe keeps it "
-            "out of its Service meanwhile",
+            f"{svc.name} must retry until {what}, and {meanwhile}",
         )
     deploy = data.get("deploy") or {}
     if set(deploy) - {"replicas"}:
@@ -1048,6 +1067,20 @@ def _message(text: str) -> str:
     return str(text).removeprefix("Value error, ")
 
 
+def _serves_http(data: Mapping[str, Any]) -> bool:
+    """The service becomes an http resource (with a Service): it declares a port, or it
+    has an HTTP healthcheck and its command does not name a worker (a worker's
+    healthcheck asks its health server, which gets no Service)."""
+    published = container_ports(data.get("ports")) or container_ports(data.get("expose"))
+    env = {
+        str(k): (None if v is None else str(v)) for k, v in (data.get("environment") or {}).items()
+    }
+    if published or port_from_env(env, common_prefix(env)) is not None:
+        return True
+    check = parse_healthcheck(data.get("healthcheck"))
+    return check is not None and not is_worker_command(as_argv(data.get("command")))
+
+
 def _target_port(data: Mapping[str, Any], compose_name: str) -> int | None:
     published = container_ports(data.get("ports")) or container_ports(data.get("expose"))
     if published:
@@ -1078,8 +1111,50 @@ def _secret(
     }
 
 
-def convert(project: ComposeProject, namespace: str | None = None) -> ImportResult:
-    """Every rule, over the whole project. Deterministic: sorted by name throughout."""
+# What the runtime image's bundled examples serve (a probe elsewhere would fail there).
+EXAMPLE_PATHS = frozenset({contract.LIVENESS_PATH, contract.READINESS_PATH, contract.METRICS_PATH})
+
+
+def as_runtime_example(resource: dict[str, Any]) -> str:
+    """Leave out ``spec.image``, ``command`` and ``args`` so the operator runs its runtime
+    image with the bundled example app of the resource's type (``--runtime-example``);
+    returns the report line. The rest (port, probes, env, Secrets, claims, Kafka) stays,
+    which is the wiring the example then proves on the cluster."""
+    spec = resource["spec"]
+    was = " ".join([spec.pop("image", ""), *spec.pop("command", []), *spec.pop("args", [])])
+    defaults = RenderDefaults()
+    command = (
+        defaults.default_http_command if spec["type"] == "http" else defaults.default_worker_command
+    )
+    line = (
+        f"--runtime-example: spec.image, command and args left out (was {was.strip()}): "
+        f"the operator's runtime image runs its example {spec['type']} app "
+        f"({' '.join(command)}); set the image again once the cluster can pull it"
+    )
+    paths = sorted(
+        {
+            probe["path"]
+            for probe in (spec.get("probes") or {}).values()
+            if isinstance(probe, dict) and probe.get("path") not in (None, *EXAMPLE_PATHS)
+        }
+    )
+    if paths:
+        line += (
+            f"; the example does not serve the probe path {', '.join(paths)} (it serves "
+            f"{', '.join(sorted(EXAMPLE_PATHS))}), so it will not become Ready"
+        )
+    return line
+
+
+def convert(
+    project: ComposeProject,
+    namespace: str | None = None,
+    runtime_examples: Collection[str] = (),
+) -> ImportResult:
+    """Every rule, over the whole project. Deterministic: sorted by name throughout.
+
+    ``runtime_examples`` names compose services to convert without their image, command
+    and args (:func:`as_runtime_example`)."""
     findings: list[Finding] = []
     apps, names, infra = _classify(project, findings)
     # Which converted services get a Service (http): decided up front so every service's
@@ -1087,8 +1162,7 @@ def convert(project: ComposeProject, namespace: str | None = None) -> ImportResu
     http: dict[str, str] = {}
     for compose_name in apps:
         data = project.services[compose_name]
-        check = parse_healthcheck(data.get("healthcheck"))
-        if _target_port(data, compose_name) is not None or check is not None:
+        if _serves_http(data):
             http[compose_name] = names[compose_name]
     plan = _Plan(http=http, names=names)
     resources: list[dict[str, Any]] = []
@@ -1101,6 +1175,8 @@ def convert(project: ComposeProject, namespace: str | None = None) -> ImportResu
             traced=project.traced.get(compose_name, project.services[compose_name]),
         )
         resource, secret = _convert_service(svc, plan, infra, project, namespace)
+        if resource is not None and compose_name in runtime_examples:
+            svc.note("image", as_runtime_example(resource))
         findings.extend(svc.findings)
         if resource is not None:
             resources.append(resource)
@@ -1108,9 +1184,8 @@ def convert(project: ComposeProject, namespace: str | None = None) -> ImportResu
             secrets.append(secret)
     images: dict[str, list[str]] = {}
     for resource in resources:
-        images.setdefault(resource["spec"].get("image", ""), []).append(
-            resource["metadata"]["name"]
-        )
+        if "image" in resource["spec"]:  # not a runtime example
+            images.setdefault(resource["spec"]["image"], []).append(resource["metadata"]["name"])
     for image, users in sorted(images.items()):
         if len(users) > 1:
             findings.append(

@@ -7,7 +7,7 @@ import pytest
 from kopf._cogs.structs.references import NamespaceName, match_namespace
 
 from huleedu_operator.controller.namespaces import NamespaceSelection
-from operator_harness import IN_CLUSTER_NAMESPACES, OUTSIDE_IN_CLUSTER
+from support.operator import IN_CLUSTER_NAMESPACES, OUTSIDE_IN_CLUSTER
 
 pytestmark = pytest.mark.unit
 

@@ -252,3 +252,51 @@ def test_an_http_service_with_brokers_but_no_topics_says_topics_empty() -> None:
     app = {**CONTENT, "environment": {"KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"}}
     spec = by_name(convert(project({"app": app})).resources)["app"]["spec"]
     assert spec["kafka"] == {"bootstrapServers": "kafka:9092", "topics": []}
+
+
+def test_a_worker_with_an_http_healthcheck_stays_a_worker_probed_on_its_metrics_port() -> None:
+    worker = {
+        **WORKER,
+        "healthcheck": {"test": ["CMD", "curl", "-f", "http://localhost:9091/healthz"]},
+    }
+    api = {**API, "environment": {"ESSAY_WORKER_URL": "http://essay_worker:9091/x"}}
+    result = convert(project({"essay_worker": worker, "essay_api": api}), "ns")
+    spec = by_name(result.resources)["essay-worker"]["spec"]
+    assert spec["type"] == "worker"
+    assert "port" not in spec
+    assert spec["metrics"] == {"port": 9091}
+    assert spec["probes"]["readiness"] == {"path": "/healthz", "port": 9091}
+    # No Service, so a URL to it is reported, not rewritten.
+    assert any("a worker: workers have no Service" in f.message for f in result.findings)
+    settings = by_name(result.resources)["essay-api"]["spec"]["settings"]
+    assert settings["ESSAY_WORKER_URL"] == "http://essay_worker:9091/x"
+
+
+def test_a_runtime_example_leaves_out_image_command_and_args_and_keeps_the_wiring() -> None:
+    api = {**API, "healthcheck": {"test": "curl -f http://localhost:6000/healthz/ready"}}
+    services = {"essay_api": api, "essay_worker": WORKER, "content_service": CONTENT}
+    result = convert(project(services), "ns", runtime_examples={"essay_api", "essay_worker"})
+    docs = by_name(result.resources)
+    for name in ("essay-api", "essay-worker"):
+        assert not {"image", "command", "args"} & set(docs[name]["spec"]), name
+        HuleEduService.model_validate(docs[name])
+    assert docs["essay-api"]["spec"]["port"] == 6000
+    assert docs["essay-worker"]["spec"]["kafka"]["topics"] == ["huleedu.essay.submitted.v1"]
+    assert docs["content-service"]["spec"]["image"] == "ghcr.io/huleedu/content:1"
+    lines = {f.service: f.message for f in result.findings if f.rule == "image"}
+    assert set(lines) == {"essay_api", "essay_worker"}
+    assert "examples.event_worker.worker:create_processor" in lines["essay_worker"]
+    assert "was ghcr.io/huleedu/essay:1 pdm run start_worker" in lines["essay_worker"]
+    # A probe path the example does not serve is said up front.
+    assert "does not serve the probe path /healthz/ready" in lines["essay_api"]
+    assert "does not serve" not in lines["essay_worker"]
+    # The two no longer share an image, so no shared-images line names them.
+    assert "shared-images" not in rules_for(result, "")
+
+
+def test_a_worker_s_start_ordering_note_does_not_promise_a_service() -> None:
+    worker = {**WORKER, "depends_on": {"kafka": {"condition": "service_started"}}}
+    result = convert(project({"essay_worker": worker}))
+    (line,) = [f.message for f in result.findings if f.rule == "ordering"]
+    assert "out of its Service" not in line
+    assert "a worker has no Service" in line

@@ -3,6 +3,8 @@ at a time. Pure: no files, no network, no subprocess."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from huleedu_operator.importer import rules
@@ -156,6 +158,22 @@ def test_start_period_becomes_a_startup_probe_when_the_api_has_one(
     # 30s of start_period at one try per 10s, then the usual 3 retries.
     assert probes["startup"] == {**expected, "failureThreshold": 6}
     assert notes == []
+
+
+def test_without_start_period_a_startup_probe_still_gives_a_slow_start_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # compose only marks a container that fails its healthcheck unhealthy; Kubernetes
+    # restarts one that fails liveness, so the import keeps a start allowance.
+    monkeypatch.setattr(rules, "api_has_startup_probe", lambda: True)
+    check = dataclasses.replace(CHECK, period=5, start_period=None)
+    probes, notes = probes_from(check, 8000)
+    assert probes["liveness"]["failureThreshold"] == 3
+    # 60s at one try per 5s, then the 3 retries.
+    assert probes["startup"]["failureThreshold"] == 60 // 5 + 3
+    assert probes["startup"]["periodSeconds"] == 5
+    (note,) = notes
+    assert "no start_period: a startup probe gives it 60s" in note
 
 
 def test_without_a_startup_probe_start_period_delays_liveness_and_is_reported(

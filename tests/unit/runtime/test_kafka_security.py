@@ -1,5 +1,5 @@
 """The runtime's Kafka security settings: which TLS files it uses, and the refusals that
-name the setting and the fix. The real handshakes are in tests/runtime/test_kafka_tls.py."""
+name the setting and the fix. The real handshakes are in tests/kafka/test_kafka_tls.py."""
 
 from __future__ import annotations
 
