@@ -50,6 +50,7 @@ def row(n: int, floor: Row, project: Row, peer: Row | None) -> Row:
         "idle_writes": p_idle.get("writes"),
         "idle_cpu_s_per_min": p_idle.get("cpu_s_per_min"),
         "idle_seconds": p_idle.get("seconds"),
+        "idle_event_writes": p_idle.get("event_writes"),
         "rss_mib": project["rss_mib"],
         "kib_per_resource": round((project["rss_mib"] - project["rss_idle_mib"]) * 1024 / n, 2),
         "seconds": {
