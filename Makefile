@@ -94,7 +94,7 @@ demo: setup ## run the operator on the local control plane (or $$KUBECONFIG) wit
 	scripts/demo.sh
 
 bench: setup ## benchmarks (not part of make test)
-	source <(scripts/local-cluster.sh env) && $(PY) -m bench
+	$(PY) -m bench --own-cluster
 
 faults: setup ## full fault-injection suite
 	source <(scripts/local-cluster.sh env) && $(VENV)/bin/pytest tests -q -m slow
