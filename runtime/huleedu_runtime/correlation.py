@@ -12,8 +12,8 @@ the worker side share this module, not a copy of its rule.
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 MAX_CORRELATION_ID_CHARS = 128
 """The longest incoming correlation id that is adopted."""
@@ -30,8 +30,20 @@ def is_safe_correlation_id(value: str) -> bool:
     return _SAFE_ID.fullmatch(value) is not None
 
 
+_UUID_VARIANT = "89ab"
+
+
 def new_correlation_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID in its canonical form, as ``str(uuid.uuid4())``.
+
+    Formatted from the hex of 16 random bytes rather than through ``uuid.UUID``,
+    whose constructor and ``__str__`` cost more than the rest of an http request's
+    correlation handling: the same 122 random bits from ``os.urandom`` and the
+    version and variant bits ``uuid4`` sets.
+    """
+    h = os.urandom(16).hex()
+    variant = _UUID_VARIANT[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
 def describe_rejected(value: str) -> str:

@@ -27,13 +27,14 @@ _REQUEST_CONTAINER = "huleedu_dishka_container"
 
 
 def _request_container(_args: Any, _kwargs: Any) -> AsyncContainer:
-    container = g.get(_REQUEST_CONTAINER)
+    app_g = g._get_current_object()  # one lookup of the ``g`` proxy, not two
+    container = app_g.get(_REQUEST_CONTAINER)
     if container is None:
         # Entering a scope is synchronous in dishka (``__aenter__`` returns the
         # child); teardown closes it, which runs the providers' finalizers.
         app_container = cast(AsyncContainer, current_app.extensions[_APP_CONTAINER])
         container = app_container({Request: request._get_current_object()})  # type: ignore[attr-defined]
-        setattr(g, _REQUEST_CONTAINER, container)
+        setattr(app_g, _REQUEST_CONTAINER, container)
     return cast(AsyncContainer, container)
 
 

@@ -30,8 +30,8 @@ HTTP_LATENCY = Histogram(
 )
 
 # Bounded: methods are normalised, routes are the app's rules, statuses are HTTP's.
-_counters: dict[tuple[str, str, int], Counter] = {}
-_histograms: dict[tuple[str, str], Histogram] = {}
+# One lookup per request: (method, route, status) -> its counter and histogram children.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
 def method_label(method: str) -> str:
@@ -40,15 +40,14 @@ def method_label(method: str) -> str:
 
 def record_request(method: str, route: str | None, status: int, seconds: float) -> None:
     """Count one finished request and observe its latency."""
-    method = method_label(method)
-    route = route or UNMATCHED_ROUTE
-    counter = _counters.get((method, route, status))
-    if counter is None:
-        counter = _counters[(method, route, status)] = HTTP_REQUESTS.labels(
-            method, route, str(status)
+    key = (method if method in KNOWN_METHODS else OTHER_METHOD, route or UNMATCHED_ROUTE, status)
+    children = _children.get(key)
+    if children is None:
+        method, route, _ = key
+        children = _children[key] = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_LATENCY.labels(method, route),
         )
-    histogram = _histograms.get((method, route))
-    if histogram is None:
-        histogram = _histograms[(method, route)] = HTTP_LATENCY.labels(method, route)
+    counter, histogram = children
     counter.inc()
     histogram.observe(seconds)

@@ -12,7 +12,10 @@ Semantics a service can rely on:
   limit); an attempt that overruns is cancelled and fails with
   :class:`HandlerTimeoutError`, a retriable failure like any other: retried with
   backoff, then dead-lettered, so a message that always hangs no longer blocks
-  its partition (nor, after a rebalance, the next consumer's);
+  its partition (nor, after a rebalance, the next consumer's). The deadline is
+  kept by one timer per batch, not one per message (see :meth:`KafkaEventProcessor._watch`):
+  it is exact, not polled, so an attempt is cancelled when its deadline passes,
+  as precisely as ``asyncio.timeout`` would;
 * a handler still running ``HANDLER_TIMEOUT_GRACE_SECONDS`` after its timeout
   (it swallowed the cancellation, or blocks the event loop) makes
   :meth:`KafkaEventProcessor.is_alive` false: liveness fails and the kubelet
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -96,6 +100,14 @@ class _GroupMembership(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions_assigned", partitions=len(assigned))
 
 
+def _timeout_from(cancelled: asyncio.CancelledError) -> TimeoutError:
+    """The ``TimeoutError`` ``asyncio.timeout`` raised ``from`` the cancellation it caused."""
+    try:
+        raise TimeoutError from cancelled
+    except TimeoutError as timeout:
+        return timeout
+
+
 def backoff_delay(attempt: int, base: float, maximum: float) -> float:
     """Delay before retry number ``attempt`` (1-based): base * 2**(attempt-1), capped."""
     return float(min(maximum, base * (2 ** (attempt - 1))))
@@ -135,7 +147,13 @@ class KafkaEventProcessor:
         self.handler_timeout = settings.kafka_handler_timeout_seconds or None
         self.handler_timeout_grace_seconds = handler_timeout_grace_seconds
         self._attempt_started: float | None = None
+        # The handler timeout's watchdog (:meth:`_watch`): its timer, the task it
+        # cancels, and the start of the attempt it cancelled.
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watched_task: asyncio.Task[Any] | None = None
+        self._timed_out_attempt: float | None = None
         self._stopping = asyncio.Event()
+        self._stop_requested = False  # _stopping.is_set(), read per message without a call
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._running = False
@@ -173,6 +191,7 @@ class KafkaEventProcessor:
             log.info("consumer_stopped")
 
     async def stop_processing(self) -> None:
+        self._stop_requested = True
         self._stopping.set()
 
     async def is_ready(self) -> bool:
@@ -228,51 +247,145 @@ class KafkaEventProcessor:
 
     # The per-message path below is the worker's hot loop (bench/runtime_worker.py):
     # the handler is awaited inline (no coroutine per message), metric children
-    # are looked up once per topic, counters and offsets move per batch, and the
-    # log context is one context variable, not four. Failures leave the fast path
-    # for :meth:`_retry_or_dead_letter`.
+    # are looked up once per topic, counters and offsets move per batch, the
+    # latency histogram is updated in place, the log context is one context
+    # variable, not four, and the handler timeout is one timer per batch
+    # (:meth:`_watch`) instead of an ``asyncio.timeout`` per message. Failures
+    # leave the fast path for :meth:`_attempt_failed` and :meth:`_retry_or_dead_letter`.
 
     async def _process_batch(self, consumer: AIOKafkaConsumer, batch: Mapping[Any, Any]) -> None:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         metrics.IN_FLIGHT.set(sum(len(records) for records in batch.values()))
-        stopping, handler, clock = self._stopping, self.handler, time.perf_counter
-        deadline = self.handler_timeout
+        handler, clock = self.handler, time.perf_counter
+        task = self._arm_watchdog()
         try:
             for tp, records in batch.items():
                 topic_metrics = self._metrics_for(tp.topic)
-                observe = topic_metrics.seconds.observe
+                seconds = topic_metrics.seconds
+                bounds, counts = seconds.bounds, seconds.counts
                 last_done: int | None = None
+                processed = 0
                 try:
                     for record in records:
-                        if stopping.is_set():
+                        if self._stop_requested:
                             return
                         set_current_message(record)
+                        cancelling = task.cancelling()
                         started = self._attempt_started = clock()
-                        scope = asyncio.timeout(deadline)
                         try:
-                            async with scope:
-                                await handler(record, self)
-                        except Exception as exc:
+                            await handler(record, self)
+                        except BaseException as exc:
+                            error = self._attempt_failed(record, exc, started, task, cancelling)
+                            if error is None:
+                                raise
                             self._attempt_started = None
-                            observe(clock() - started)
-                            error = self._timed_out(record, exc, scope)
+                            seconds.observe(clock() - started)
                             await self._retry_or_dead_letter(record, error, topic_metrics)
                         else:
                             self._attempt_started = None
-                            observe(clock() - started)
-                            topic_metrics.pending_processed += 1
+                            elapsed = clock() - started
+                            # LoopHistogramChild.observe, inline.
+                            counts[bisect_left(bounds, elapsed)] += 1
+                            seconds.total += elapsed
+                            processed += 1
+                            if self._timed_out_attempt == started:
+                                # It swallowed the timeout's cancellation and returned.
+                                self._timed_out_attempt = None
+                                task.uncancel()
                         last_done = record.offset
                 finally:
+                    topic_metrics.pending_processed += processed
                     if last_done is not None:
                         done[tp] = OffsetAndMetadata(last_done + 1, "")
         except _Abandoned:
             return
         finally:
+            self._disarm_watchdog()
             set_current_message(None)
             for topic_metrics in self._topic_metrics.values():
                 topic_metrics.flush()
             await self._commit(consumer, done)
             metrics.IN_FLIGHT.set(0)
+
+    # --- the handler timeout -------------------------------------------------------------
+
+    def _arm_watchdog(self) -> asyncio.Task[Any]:
+        """Start watching the attempts of the batch the current task is about to handle."""
+        task = asyncio.current_task()
+        assert task is not None
+        if self.handler_timeout is not None:
+            self._watched_task = task
+            self._watchdog = asyncio.get_running_loop().call_later(
+                self.handler_timeout, self._watch
+            )
+        return task
+
+    def _disarm_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        self._watched_task = None
+
+    def _watch(self) -> None:
+        """The handler timeout, for every attempt of a batch, on one timer.
+
+        An attempt records only its start (``_attempt_started``, also what
+        :meth:`is_alive` reads). This callback runs no later than the deadline of the
+        attempt in hand: when it finds that attempt not yet due, it sets its next run
+        to exactly that attempt's deadline; with no attempt in hand (between messages,
+        during a retry's backoff) it runs again ``timeout`` seconds later, which is
+        no later than the deadline of any attempt starting meanwhile. So the
+        granularity is exact: an overdue attempt is cancelled when its deadline
+        passes, as ``asyncio.timeout`` did it, give or take the event loop's latency.
+        While messages flow it runs about once per ``timeout`` seconds, and the happy
+        path costs a float assignment per message instead of creating and cancelling
+        a timer.
+
+        An overdue attempt is cancelled once (as ``asyncio.timeout`` does): a handler
+        that swallows the cancellation keeps running, and :meth:`is_alive` turns
+        false after the grace period.
+        """
+        timeout, task = self.handler_timeout, self._watched_task
+        if timeout is None or task is None:
+            return
+        delay = timeout
+        started = self._attempt_started
+        if started is not None and started != self._timed_out_attempt:
+            remaining = started + timeout - time.perf_counter()
+            if remaining > 0:
+                delay = remaining
+            else:
+                self._timed_out_attempt = started
+                task.cancel()
+        self._watchdog = asyncio.get_running_loop().call_later(delay, self._watch)
+
+    def _attempt_failed(
+        self,
+        record: Any,
+        exc: BaseException,
+        started: float,
+        task: asyncio.Task[Any],
+        cancelling: int,
+    ) -> Exception | None:
+        """An attempt that began at ``started`` raised ``exc``: the error to retry or
+        dead-letter, or ``None`` when ``exc`` is to propagate (a cancellation that is
+        not the timeout's, ``KeyboardInterrupt``, ...).
+
+        What leaving ``asyncio.timeout`` did: if the watchdog cancelled this attempt,
+        its cancellation request is withdrawn and, unless another one arrived
+        meanwhile (``task.cancelling()`` above what it was when the attempt began),
+        the ``CancelledError`` becomes a ``TimeoutError``, which is reported as a
+        :class:`HandlerTimeoutError`.
+        """
+        error: BaseException = exc
+        expired = self._timed_out_attempt == started
+        if expired:
+            self._timed_out_attempt = None
+            if task.uncancel() <= cancelling and type(exc) is asyncio.CancelledError:
+                error = _timeout_from(exc)
+        if not isinstance(error, Exception):
+            return None
+        return self._timed_out(record, error, expired)
 
     def _metrics_for(self, topic: str) -> metrics.TopicMetrics:
         found = self._topic_metrics.get(topic)
@@ -303,23 +416,31 @@ class KafkaEventProcessor:
             )
             await self._sleep_unless_stopping(delay, record)
             attempt += 1
+            task = asyncio.current_task()
+            assert task is not None
+            cancelling = task.cancelling()
             started = self._attempt_started = time.perf_counter()
-            scope = asyncio.timeout(self.handler_timeout)
             try:
-                async with scope:
-                    await self.handler(record, self)
-            except Exception as exc:
-                error = self._timed_out(record, exc, scope)
+                await self.handler(record, self)
+            except BaseException as exc:
+                failed = self._attempt_failed(record, exc, started, task, cancelling)
+                if failed is None:
+                    raise
+                error = failed
                 continue
+            else:
+                if self._timed_out_attempt == started:
+                    self._timed_out_attempt = None
+                    task.uncancel()
             finally:
                 self._attempt_started = None
                 topic_metrics.seconds.observe(time.perf_counter() - started)
             topic_metrics.pending_processed += 1
             return
 
-    def _timed_out(self, record: Any, error: Exception, scope: asyncio.Timeout) -> Exception:
+    def _timed_out(self, record: Any, error: Exception, expired: bool) -> Exception:
         """``error``, or a :class:`HandlerTimeoutError` when our timeout cancelled the attempt."""
-        if not (isinstance(error, TimeoutError) and scope.expired()):
+        if not (isinstance(error, TimeoutError) and expired):
             return error
         metrics.MESSAGES.labels(record.topic, "timed_out").inc()
         log.warning("handler_timed_out", handler_timeout_seconds=self.handler_timeout)
