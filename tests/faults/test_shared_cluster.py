@@ -202,9 +202,9 @@ def install_crds(kube: Kube) -> None:
         established = [
             any(
                 c["type"] == "Established" and c["status"] == "True"
-                for c in ((kube.get(f"{CRD_PATH}/{n}") or {}).get("status") or {}).get(
-                    "conditions", []
-                )
+                # A CRD just created reports ``status.conditions: null`` for a moment.
+                for c in ((kube.get(f"{CRD_PATH}/{n}") or {}).get("status") or {}).get("conditions")
+                or []
             )
             for n in CAPABILITY_CRDS
         ]
