@@ -44,8 +44,13 @@ def owner_of(body: dict[str, Any]) -> OwnerKey | None:
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Of a Deployment's status, what controller/status.py reads; other kinds' status is not
 # read at all.
-_DEPLOYMENT_STATUS = ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas")
-_DEPLOYMENT_STATUS_MORE = ("availableReplicas",)
+_DEPLOYMENT_STATUS = (
+    "observedGeneration",
+    "replicas",
+    "updatedReplicas",
+    "readyReplicas",
+    "availableReplicas",
+)
 _CONDITION_FIELDS = ("type", "status", "reason", "message")
 
 
@@ -61,7 +66,7 @@ def trim_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def _deployment_status(status: dict[str, Any]) -> dict[str, Any]:
-    kept = {k: status[k] for k in (*_DEPLOYMENT_STATUS, *_DEPLOYMENT_STATUS_MORE) if k in status}
+    kept = {k: status[k] for k in _DEPLOYMENT_STATUS if k in status}
     conditions = status.get("conditions")
     if conditions:
         kept["conditions"] = [{k: c[k] for k in _CONDITION_FIELDS if k in c} for c in conditions]
@@ -179,9 +184,6 @@ class ChildIndex:
     def deleted(self, owner: OwnerKey, kind: str, name: str) -> bool:
         """The watch saw this child deleted and has not seen it since."""
         return (kind, name) in self._deleted.get(owner, ())
-
-    def children(self, owner: OwnerKey) -> dict[ChildKey, dict[str, Any]]:
-        return {key: held.body() for key, held in self._children.get(owner, {}).items()}
 
     def names(self, owner: OwnerKey) -> set[ChildKey]:
         return set(self._children.get(owner, ()))
