@@ -267,6 +267,11 @@ cmd_up() {
     if ! REAL_NODE_WHY=$(node_can_run); then
         real_node=0
         log "real node off: $REAL_NODE_WHY; going on with the kwok node alone"
+    elif ip link show "$GROUND_BRIDGE" >/dev/null 2>&1; then
+        # Ours was removed above with the stale cluster, so this bridge is another
+        # checkout's running ground (or a crashed one's). Taking it over would break that
+        # ground and its `down` would then tear down ours.
+        die "bridge $GROUND_BRIDGE already exists: another checkout's ground holds the real node. Run \`scripts/local-cluster.sh down\` in that checkout (or \`ip link del $GROUND_BRIDGE\` if it crashed), or start this one with HULEEDU_REAL_NODE=0"
     else
         # Before the API server starts: its certificate and advertise address need it.
         node_network_up
