@@ -15,33 +15,16 @@ then, after an error, or for kinds whose API is optional (a CRD that may come an
 the reconciler reads the object instead, exactly as before. The same race as a GET
 remains: an object created by someone else between our view and our apply.
 
-Requests go through aiohttp (kopf's own HTTP client) with the kubernetes client's
-credentials; the blocking client would hold a pool thread per watch.
+The watches are :mod:`controller.streams` loops asking for metadata only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import ssl
-from typing import Any
-
-import aiohttp
-import structlog
 from kubernetes.client import Configuration
 
 from huleedu_operator.api.identity import FOREIGN_SELECTOR
-from huleedu_operator.controller import metrics
 from huleedu_operator.controller.kinds import ChildKind
-
-log = structlog.get_logger("huleedu_operator.foreign")
-
-_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-PAGE = 500
-RETRY_SECONDS = 2.0
-WATCH_SECONDS = 300
+from huleedu_operator.controller.streams import Body, Feed, Scope, Streams
 
 
 class ForeignNames:
@@ -87,131 +70,48 @@ class ForeignNames:
             self._names.get(kind, {}).pop(scope, None)
 
 
-def _ssl_context(config: Configuration) -> ssl.SSLContext | bool:
-    if not config.verify_ssl:
-        return False
-    context = ssl.create_default_context(cafile=config.ssl_ca_cert)
-    if config.cert_file:
-        context.load_cert_chain(config.cert_file, config.key_file)
-    return context
+class _ForeignSink:
+    """One kind's metadata stream into :class:`ForeignNames`."""
 
-
-class ForeignWatches:
-    """Runs the metadata watches: cluster-wide ones, or one set per namespace on demand."""
-
-    def __init__(
-        self, config: Configuration, kinds: tuple[ChildKind, ...], names: ForeignNames
-    ) -> None:
-        self.config = config
-        self.kinds = kinds
+    def __init__(self, kind: str, names: ForeignNames) -> None:
+        self.kind = kind
         self.names = names
-        self._tasks: dict[str | None, list[asyncio.Task[None]]] = {}
-        self._session: aiohttp.ClientSession | None = None
 
-    def _headers(self, accept: str) -> dict[str, str]:
-        if self.config.refresh_api_key_hook is not None:
-            self.config.refresh_api_key_hook(self.config)  # in-cluster tokens rotate
-        headers = {"Accept": accept}
-        token = self.config.get_api_key_with_prefix("BearerToken") or (
-            self.config.get_api_key_with_prefix("authorization")
-        )
-        if token:
-            headers["Authorization"] = token
-        return headers
+    def listing(self, scope: Scope) -> None:
+        return None
 
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=_ssl_context(self.config))
-            self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
-
-    def watch(self, namespace: str | None) -> None:
-        """Start the watches for ``namespace`` (None: the whole cluster) if not running."""
-        if namespace in self._tasks:
-            return
-        self._tasks[namespace] = [
-            asyncio.create_task(self._run(kind, namespace), name=f"foreign-{kind.plural}")
-            for kind in self.kinds
-        ]
-
-    async def unwatch(self, namespace: str | None) -> None:
-        for task in self._tasks.pop(namespace, []):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def close(self) -> None:
-        for namespace in list(self._tasks):
-            await self.unwatch(namespace)
-        if self._session is not None:
-            await self._session.close()
-
-    def _url(self, kind: ChildKind, namespace: str | None) -> str:
-        path = kind.path(namespace) if namespace else kind.cluster_path()
-        return self.config.host.rstrip("/") + path
-
-    async def _run(self, kind: ChildKind, namespace: str | None) -> None:
-        version: str | None = None
-        try:
-            while True:
-                try:
-                    if version is None:
-                        version = await self._list(kind, namespace)
-                    # A watch the server ends (timeoutSeconds) resumes where it stopped.
-                    version = await self._stream(kind, namespace, version)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # the API server is away, a 410, a broken stream
-                    log.debug("foreign_watch_retry", kind=kind.kind, error=str(exc))
-                    metrics.ERRORS.labels(reason="foreign_watch").inc()
-                    self.names.lost(kind.kind, namespace)
-                    version = None
-                    await asyncio.sleep(RETRY_SECONDS)
-        finally:
-            self.names.forget(kind.kind, namespace)
-
-    async def _list(self, kind: ChildKind, namespace: str | None) -> str:
+    def listed(self, scope: Scope, items: list[Body]) -> None:
         names: dict[str, set[str]] = {}
-        query: dict[str, str] = {"labelSelector": FOREIGN_SELECTOR, "limit": str(PAGE)}
-        while True:
-            async with self.session().get(
-                self._url(kind, namespace), params=query, headers=self._headers(_LIST)
-            ) as response:
-                response.raise_for_status()
-                page: dict[str, Any] = await response.json()
-            for item in page.get("items") or []:
-                meta = item["metadata"]
-                names.setdefault(meta.get("namespace", ""), set()).add(meta["name"])
-            cont = (page.get("metadata") or {}).get("continue")
-            if not cont:
-                break
-            query["continue"] = cont
-        self.names.listed(kind.kind, namespace, names)
-        return str((page.get("metadata") or {}).get("resourceVersion", ""))
+        for item in items:
+            meta = item["metadata"]
+            names.setdefault(meta.get("namespace", ""), set()).add(meta["name"])
+        self.names.listed(self.kind, scope, names)
 
-    async def _stream(self, kind: ChildKind, namespace: str | None, version: str) -> str:
-        query = {
-            "labelSelector": FOREIGN_SELECTOR,
-            "watch": "true",
-            "allowWatchBookmarks": "true",
-            "resourceVersion": version,
-            "timeoutSeconds": str(WATCH_SECONDS),
-        }
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=WATCH_SECONDS + 30)
-        async with self.session().get(
-            self._url(kind, namespace), params=query, headers=self._headers(_ONE), timeout=timeout
-        ) as response:
-            response.raise_for_status()
-            async for line in response.content:
-                if not line.strip():
-                    continue
-                event = json.loads(line)
-                meta = (event.get("object") or {}).get("metadata") or {}
-                if event.get("type") == "ERROR":  # 410 Gone: list again
-                    raise RuntimeError(str(event.get("object", {}).get("message")))
-                version = str(meta.get("resourceVersion") or version)
-                if event.get("type") == "BOOKMARK":
-                    continue
-                deleted = event.get("type") == "DELETED"
-                self.names.seen(kind.kind, meta.get("namespace", ""), meta["name"], deleted)
-        return version
+    def event(self, kind: str, body: Body) -> None:
+        meta = body.get("metadata") or {}
+        self.names.seen(self.kind, meta.get("namespace", ""), meta["name"], kind == "DELETED")
+
+    def lost(self, scope: Scope) -> None:
+        self.names.lost(self.kind, scope)
+
+    def stopped(self, scope: Scope) -> None:
+        self.names.forget(self.kind, scope)
+
+
+def foreign_watches(
+    config: Configuration, kinds: tuple[ChildKind, ...], names: ForeignNames
+) -> Streams:
+    """The metadata watches of ``kinds``: cluster-wide, or one set per namespace."""
+    return Streams(
+        config,
+        tuple(
+            Feed(
+                name=f"foreign-{kind.plural}",
+                path=kind.scoped_path,
+                selector=FOREIGN_SELECTOR,
+                sink=_ForeignSink(kind.kind, names),
+                metadata_only=True,
+            )
+            for kind in kinds
+        ),
+    )

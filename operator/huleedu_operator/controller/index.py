@@ -152,6 +152,18 @@ class ChildIndex:
         self._seq += 1
         return self._seq
 
+    def observe(self, kind: str, body: dict[str, Any], deleted: bool) -> OwnerKey | None:
+        """A watch event of ``kind`` (a child kind, :data:`POD` or
+        :data:`ENDPOINT_SLICE`): record it; returns the owner when what its status or
+        drift check reads changed (so it needs a reconcile), else None."""
+        if kind in (POD, ENDPOINT_SLICE):
+            owner = owner_of(body)
+            read = self.pods if kind == POD else self.ready_endpoints
+            before = read(owner) if owner else None
+            self._store(kind, body, deleted)
+            return owner if owner is not None and before != read(owner) else None
+        return self.remove(kind, body) if deleted else self.put(kind, body)
+
     # --- children ------------------------------------------------------------------
 
     def put(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
@@ -243,6 +255,13 @@ class ChildIndex:
     def release(self, owner: OwnerKey) -> None:
         """The owner is gone; what it knew of deleted children goes with it."""
         self._deleted.pop(owner, None)
+
+    def drop_namespace(self, namespace: str) -> None:
+        """Nothing in ``namespace`` is watched any more: forget what the view holds of
+        it (a later watch lists it afresh)."""
+        held = self._children.keys() | self._pods.keys() | self._endpoints.keys()
+        for owner in [o for o in held | self._deleted.keys() if o[0] == namespace]:
+            self.forget(owner)
 
     def forget(self, owner: OwnerKey) -> None:
         self._children.pop(owner, None)

@@ -34,9 +34,11 @@ class ChildKind:
         collection = (*self._base(), "namespaces", namespace, self.plural)
         return api_path(*collection) if name is None else api_path(*collection, name)
 
-    def cluster_path(self) -> str:
-        """The collection across all namespaces."""
-        return api_path(*self._base(), self.plural)
+    def scoped_path(self, namespace: str | None) -> str:
+        """The collection in ``namespace``, or across all namespaces for None."""
+        if namespace is None:
+            return api_path(*self._base(), self.plural)
+        return self.path(namespace)
 
 
 CHILD_KINDS: tuple[ChildKind, ...] = (
@@ -59,6 +61,11 @@ CHILD_KINDS: tuple[ChildKind, ...] = (
     ),
 )
 BY_KIND = {k.kind: k for k in CHILD_KINDS}
+
+# Read, never applied: the pods and endpoint slices of the children, which status is
+# computed from.
+POD_KIND = ChildKind("Pod", "", "v1", "pods")
+ENDPOINT_SLICE_KIND = ChildKind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices")
 
 # Capability -> CRD names that must all be served for it to count as present.
 CAPABILITY_CRDS: dict[Capability, frozenset[str]] = {

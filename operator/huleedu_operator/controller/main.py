@@ -6,8 +6,11 @@ annotation and in ``status`` on every change, which costs writes per resource an
 make an idle operator busy; and reconciliation has more triggers than the parent's own
 changes (children drifting, pods failing, capabilities appearing). Every trigger
 enqueues the owner's key and one idempotent reconcile serves them all. kopf still does
-what it is good at: watching (with server-side label selectors, so only our children
-stream in), peering for HA, the liveness endpoint, and its lifecycle.
+what it is good at: watching the HuleEduServices and the optional CRD kinds, peering for
+HA, the liveness endpoint, and its lifecycle. The children of the kinds every cluster
+serves, and their pods and endpoint slices, are streamed by the operator's own loops
+(controller/owned.py: a fraction of kopf's CPU per event), except with peering: kopf
+pauses its watches while another replica leads, and then watches those too.
 
 No finalizers are added: children are garbage-collected through ownerReferences, so a
 stopped operator never blocks a deletion.
@@ -31,21 +34,35 @@ from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.capabilities import CapabilityTracker
 from huleedu_operator.controller.client import Kube
 from huleedu_operator.controller.failures import RetryableError
-from huleedu_operator.controller.foreign import ForeignNames, ForeignWatches
-from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, OwnerKey, owner_of
-from huleedu_operator.controller.kinds import CAPABILITY_CRDS, CHILD_KINDS, ChildKind
+from huleedu_operator.controller.foreign import ForeignNames, foreign_watches
+from huleedu_operator.controller.index import OwnerKey
+from huleedu_operator.controller.kinds import (
+    CAPABILITY_CRDS,
+    CHILD_KINDS,
+    ENDPOINT_SLICE_KIND,
+    POD_KIND,
+    ChildKind,
+)
 from huleedu_operator.controller.logs import configure_logging
+from huleedu_operator.controller.owned import owned_watches
 from huleedu_operator.controller.ownership import adoption_requested
 from huleedu_operator.controller.paths import api_path
 from huleedu_operator.controller.queue import WorkQueue
 from huleedu_operator.controller.reconcile import Reconciler
 from huleedu_operator.controller.settings import OperatorSettings
+from huleedu_operator.controller.streams import Streams
 from huleedu_operator.controller.topics import TopicCache, TopicSnapshot, affected
 from huleedu_operator.render import Capability
 
 log = structlog.get_logger("huleedu_operator")
 
 CAPABILITY_CRD_NAMES = frozenset().union(*CAPABILITY_CRDS.values())
+# The kinds every cluster serves; the rest come with optional CRDs.
+CORE_KINDS = tuple(kind for kind in CHILD_KINDS if kind.capability is None)
+OBSERVED_KINDS = (POD_KIND, ENDPOINT_SLICE_KIND)
+# How long a reconcile waits for the first LIST of its namespace's children before it
+# goes ahead without it (the watch may be refused, e.g. by RBAC).
+SYNC_PATIENCE_SECONDS = 10.0
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -84,7 +101,11 @@ class Operator:
         self.cache = Cache()
         self.index = self.cache.index
         self.foreign_names = ForeignNames()
-        self.foreign: ForeignWatches | None = None
+        self.foreign: Streams | None = None
+        # Our own streams of the core children (None: kopf watches them, with peering).
+        self.owned: Streams | None = None
+        self.own_streams = not settings.peering
+        self._watch_started: dict[str | None, float] = {}
         self.queue: WorkQueue | None = None
         self.reconciler: Reconciler | None = None
         self.crds: set[str] = set()
@@ -93,7 +114,6 @@ class Operator:
         # so a resync LIST older than the event cannot undo it.
         self._parent_stamps: dict[OwnerKey, int] = {}
         self._workers: list[asyncio.Task[None]] = []
-        self._unwatching: set[asyncio.Task[None]] = set()
         self._capability_timer: asyncio.TimerHandle | None = None
         self.topic_cache: TopicCache | None = None
         if settings.topic_check_bootstrap_servers:
@@ -138,12 +158,13 @@ class Operator:
         kopf.on.startup(registry=reg)(self._startup)
         kopf.on.cleanup(registry=reg)(self._cleanup)
         kopf.on.event(GROUP, VERSION, PLURAL, registry=reg)(self._on_resource)  # type: ignore[arg-type]
-        for kind in CHILD_KINDS:
+        kopf_kinds = [kind for kind in CHILD_KINDS if kind not in CORE_KINDS]
+        if not self.own_streams:
+            kopf_kinds += [*CORE_KINDS, *OBSERVED_KINDS]
+        for kind in kopf_kinds:
             kopf.on.event(kind.group, kind.version, kind.plural, registry=reg)(
                 self._child_handler(kind)
             )
-        kopf.on.event("", "v1", "pods", registry=reg)(self._on_pod)  # type: ignore[arg-type]
-        kopf.on.event("discovery.k8s.io", "v1", "endpointslices", registry=reg)(self._on_endpoints)  # type: ignore[arg-type]
         kopf.on.event(
             "apiextensions.k8s.io",
             "v1",
@@ -163,15 +184,20 @@ class Operator:
         )
         # Names taken by objects that are not ours, for the kinds every cluster serves
         # (an optional CRD's kind is read before its first apply instead).
-        self.foreign = ForeignWatches(
-            kube.api.configuration,
-            tuple(kind for kind in CHILD_KINDS if kind.capability is None),
-            self.foreign_names,
-        )
+        self.foreign = foreign_watches(kube.api.configuration, CORE_KINDS, self.foreign_names)
+        if self.own_streams:
+            self.owned = owned_watches(
+                kube.api.configuration, (*CORE_KINDS, *OBSERVED_KINDS), self.index, self._enqueue
+            )
+        # Cluster-wide, or each listed namespace, from the start; with patterns, each
+        # namespace from its first HuleEduService on (_parent_changed).
         if self.namespaces.mode == "cluster":
-            self.foreign.watch(None)
+            self._watch_scope(None)
+        elif self.namespaces.mode == "namespaces":
+            for namespace in self.namespaces.include:
+                self._watch_scope(namespace)
         for namespace in {ns for ns, _ in self.cache.parent_keys()}:
-            self.foreign.watch(namespace)
+            self._watch_scope(namespace)
         # Seed capabilities before the first reconcile so resources are not rendered
         # once without a ServiceMonitor and again with one.
         names = await kube.list_crd_names()
@@ -205,8 +231,9 @@ class Operator:
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.foreign is not None:
-            await self.foreign.close()
+        for streams in (self.foreign, self.owned):
+            if streams is not None:
+                await streams.close()
         if self.reconciler is not None:
             self.reconciler.kube.close()
 
@@ -216,6 +243,12 @@ class Operator:
         while True:
             key = await self.queue.get()
             metrics.QUEUE_DEPTH.set(self.queue.depth())
+            if not self._view_ready(key[0]):  # type: ignore[index]
+                # The children there are not listed yet: a reconcile now would take
+                # every existing child for missing.
+                self.queue.done(key)
+                self.queue.add_after(key, 0.2)
+                continue
             try:
                 await self.reconciler.reconcile(key)  # type: ignore[arg-type]
                 self.queue.forget(key)
@@ -227,6 +260,21 @@ class Operator:
                 log.exception("reconcile_failed", key="/".join(key), delay=delay)  # type: ignore[arg-type]
             finally:
                 self.queue.done(key)
+
+    def _watch_scope(self, scope: str | None) -> None:
+        """Start the foreign-name and owned-child streams of ``scope`` if not running."""
+        for streams in (self.foreign, self.owned):
+            if streams is not None and not streams.watching(scope):
+                streams.watch(scope)
+                self._watch_started.setdefault(scope, time.monotonic())
+
+    def _view_ready(self, namespace: str) -> bool:
+        """The owned children of ``namespace`` are listed (or we waited long enough)."""
+        if self.owned is None or self.owned.synced(namespace):
+            return True
+        scope = None if self.owned.watching(None) else namespace
+        started = self._watch_started.get(scope)
+        return started is not None and time.monotonic() - started > SYNC_PATIENCE_SECONDS
 
     def _enqueue(self, key: tuple[str, str] | None) -> None:
         if key is not None and self.queue is not None:
@@ -255,8 +303,8 @@ class Operator:
             self.index.release(key)
         else:
             previous = self.cache.put_parent(key, body)
-            if previous is None and self.foreign is not None and self.namespaces.mode != "cluster":
-                self.foreign.watch(key[0])
+            if previous is None and self.namespaces.mode == "patterns":
+                self._watch_scope(key[0])
             # A status-only change (our own write) needs no reconcile.
             if previous is None or not _same_spec(previous, body):
                 self._enqueue(key)
@@ -266,40 +314,25 @@ class Operator:
 
     def _unwatch_if_empty(self, namespace: str) -> None:
         """The namespace's last HuleEduService is gone: stop watching its other objects."""
-        if self.foreign is None or self.namespaces.mode == "cluster":
+        if self.namespaces.mode != "patterns":
             return
-        if not any(ns == namespace for ns, _ in self.cache.parent_keys()):
-            task = asyncio.get_running_loop().create_task(self.foreign.unwatch(namespace))
-            self._unwatching.add(task)
-            task.add_done_callback(self._unwatching.discard)
+        if any(ns == namespace for ns, _ in self.cache.parent_keys()):
+            return
+        self._watch_started.pop(namespace, None)
+        for streams in (self.foreign, self.owned):
+            if streams is not None:
+                streams.unwatch(namespace)
+        if self.owned is not None:
+            # Its DELETED events will not come now; a later watch lists it afresh.
+            self.index.drop_namespace(namespace)
 
     def _child_handler(self, kind: ChildKind) -> Any:
         async def on_child(event: dict[str, Any], **_: Any) -> None:
-            body = event["object"]
-            if event.get("type") == "DELETED":
-                key = self.index.remove(kind.kind, body)
-            else:
-                key = self.index.put(kind.kind, body)
-            self._enqueue(key)
+            deleted = event.get("type") == "DELETED"
+            self._enqueue(self.index.observe(kind.kind, event["object"], deleted))
 
         on_child.__name__ = f"on_{kind.plural}"
         return on_child
-
-    async def _on_pod(self, event: dict[str, Any], **_: Any) -> None:
-        body = event["object"]
-        owner = owner_of(body)
-        before = self.index.pods(owner) if owner else None
-        key = self.index.put_pod(body, deleted=event.get("type") == "DELETED")
-        if key is not None and before != self.index.pods(key):
-            self._enqueue(key)
-
-    async def _on_endpoints(self, event: dict[str, Any], **_: Any) -> None:
-        body = event["object"]
-        owner = owner_of(body)
-        before = self.index.ready_endpoints(owner) if owner else None
-        key = self.index.put_endpoints(body, deleted=event.get("type") == "DELETED")
-        if key is not None and before != self.index.ready_endpoints(key):
-            self._enqueue(key)
 
     async def _on_crd(self, event: dict[str, Any], name: str, **_: Any) -> None:
         body = event["object"]
@@ -455,15 +488,7 @@ class Operator:
             for kind in CHILD_KINDS
             if kind.capability is None or kind.capability in self.reconciler.served
         ]
-        kinds.append((POD, api_path("api", "v1", "namespaces", namespace, "pods")))
-        kinds.append(
-            (
-                ENDPOINT_SLICE,
-                api_path(
-                    "apis", "discovery.k8s.io", "v1", "namespaces", namespace, "endpointslices"
-                ),
-            )
-        )
+        kinds += [(kind.kind, kind.path(namespace)) for kind in OBSERVED_KINDS]
         return kinds
 
     # --- running -----------------------------------------------------------------

@@ -1,0 +1,77 @@
+"""The operator's own watches of what it manages: the children of the kinds every
+cluster serves, and their pods and endpoint slices, streamed (:mod:`controller.streams`)
+into the child index. A change the view of an owner cares about queues that owner.
+
+After every LIST (the first, and each after a broken stream) the view of the listed
+scope is made what the list returned, except where a newer event knows better
+(:meth:`ChildIndex.reconcile_listing`), so what vanished while the stream was down is
+forgotten too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kubernetes.client import Configuration
+
+from huleedu_operator.api.identity import MANAGED_SELECTOR
+from huleedu_operator.controller.index import ChildIndex, OwnerKey, owner_of
+from huleedu_operator.controller.kinds import ChildKind
+from huleedu_operator.controller.streams import Body, Feed, Scope, Streams
+
+
+class _OwnedSink:
+    def __init__(self, kind: str, index: ChildIndex, enqueue: Callable[[OwnerKey], None]) -> None:
+        self.kind = kind
+        self.index = index
+        self.enqueue = enqueue
+        self._before: dict[Scope, int] = {}
+
+    def listing(self, scope: Scope) -> None:
+        self._before[scope] = self.index.mark()
+
+    def listed(self, scope: Scope, items: list[Body]) -> None:
+        before = self._before.pop(scope, 0)
+        by_namespace: dict[str, list[Body]] = {}
+        for item in items:
+            item.setdefault("kind", self.kind)
+            owner = owner_of(item)
+            if owner is not None:
+                by_namespace.setdefault(owner[0], []).append(item)
+        namespaces = {scope} if scope is not None else by_namespace.keys() | self.index.namespaces()
+        for namespace in sorted(namespaces):
+            listed = by_namespace.get(namespace, [])
+            for key in self.index.reconcile_listing(self.kind, namespace, listed, before):
+                self.enqueue(key)
+
+    def event(self, kind: str, body: Body) -> None:
+        key = self.index.observe(self.kind, body, deleted=kind == "DELETED")
+        if key is not None:
+            self.enqueue(key)
+
+    def lost(self, scope: Scope) -> None:
+        return None  # the view stays as it was until the next LIST corrects it
+
+    def stopped(self, scope: Scope) -> None:
+        return None
+
+
+def owned_watches(
+    config: Configuration,
+    kinds: tuple[ChildKind, ...],
+    index: ChildIndex,
+    enqueue: Callable[[OwnerKey], None],
+) -> Streams:
+    """The full-object watches of ``kinds`` (label-selected: ours only)."""
+    return Streams(
+        config,
+        tuple(
+            Feed(
+                name=kind.plural,
+                path=kind.scoped_path,
+                selector=MANAGED_SELECTOR,
+                sink=_OwnedSink(kind.kind, index, enqueue),
+            )
+            for kind in kinds
+        ),
+    )

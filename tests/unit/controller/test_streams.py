@@ -1,0 +1,147 @@
+"""The operator's own list/watch streams, without a server: how a stream's bytes become
+events, which kopf handlers remain, and how a listing corrects the child view."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+
+from huleedu_operator.controller import main
+from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, ChildIndex
+from huleedu_operator.controller.kinds import CHILD_KINDS, ENDPOINT_SLICE_KIND, POD_KIND
+from huleedu_operator.controller.main import CORE_KINDS, Operator
+from huleedu_operator.controller.owned import _OwnedSink
+from huleedu_operator.controller.settings import OperatorSettings
+from huleedu_operator.controller.streams import _lines
+from huleedu_runtime import contract
+
+pytestmark = pytest.mark.unit
+
+
+class Chunks:
+    """Stands in for aiohttp's StreamReader: the bytes in the chunks given."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+
+
+def lines(*chunks: bytes) -> list[bytes]:
+    async def collect() -> list[bytes]:
+        return [line async for line in _lines(Chunks(*chunks))]  # type: ignore[arg-type]
+
+    return asyncio.run(collect())
+
+
+def test_events_split_across_chunks_come_out_whole() -> None:
+    one = orjson.dumps({"type": "ADDED", "object": {"metadata": {"name": "a"}}})
+    two = orjson.dumps({"type": "DELETED", "object": {"metadata": {"name": "b"}}})
+    stream = one + b"\n" + two + b"\n"
+    assert lines(stream[:7], stream[7:40], stream[40:]) == [one, two]
+
+
+def test_an_event_larger_than_aiohttps_line_limit_is_read() -> None:
+    big = orjson.dumps({"type": "MODIFIED", "object": {"data": {"k": "x" * 3_000_000}}})
+    chunks = [big[i : i + 65536] for i in range(0, len(big), 65536)]
+    assert lines(*chunks, b"\n") == [big]
+
+
+def test_blank_lines_and_a_last_line_without_newline() -> None:
+    assert lines(b"\n\n{}\n  \n", b"[]") == [b"{}", b"[]"]
+
+
+def test_the_observed_kinds_name_what_the_index_stores() -> None:
+    assert (POD_KIND.kind, ENDPOINT_SLICE_KIND.kind) == (POD, ENDPOINT_SLICE)
+
+
+def registered(peering: str | None) -> set[str]:
+    operator = Operator(OperatorSettings(peering=peering, priority=1))
+    handlers = operator.registry._watching.get_all_handlers()
+    return {h.fn.__name__ for h in handlers}
+
+
+def test_standalone_kopf_watches_only_the_optional_kinds_of_children() -> None:
+    names = registered(None)
+    assert {f"on_{k.plural}" for k in CHILD_KINDS if k.capability} <= names
+    assert not {f"on_{k.plural}" for k in (*CORE_KINDS, POD_KIND, ENDPOINT_SLICE_KIND)} & names
+
+
+def test_with_peering_kopf_watches_every_child_kind_because_it_pauses_them() -> None:
+    names = registered("p")
+    assert {f"on_{k.plural}" for k in (*CHILD_KINDS, POD_KIND, ENDPOINT_SLICE_KIND)} <= names
+    assert main.Operator(OperatorSettings(peering="p", priority=1)).own_streams is False
+
+
+def child(name: str, namespace: str, owner: str, version: str) -> dict[str, Any]:
+    return {
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "resourceVersion": version,
+            "labels": {contract.LABEL_SERVICE: owner},
+        },
+        "spec": {"replicas": 1},
+    }
+
+
+def test_a_cluster_wide_listing_forgets_what_vanished_in_every_namespace() -> None:
+    index = ChildIndex()
+    queued: list[tuple[str, str]] = []
+    sink = _OwnedSink("Deployment", index, queued.append)
+    sink.listing(None)
+    sink.listed(None, [child("a", "ns1", "a", "1"), child("b", "ns2", "b", "1")])
+    assert sorted(queued) == [("ns1", "a"), ("ns2", "b")]
+    queued.clear()
+    # The stream broke; meanwhile b was deleted and a changed.
+    sink.listing(None)
+    sink.listed(None, [child("a", "ns1", "a", "2")])
+    assert sorted(queued) == [("ns1", "a"), ("ns2", "b")]
+    assert index.get(("ns2", "b"), "Deployment", "b") is None
+    assert index.deleted(("ns2", "b"), "Deployment", "b")
+
+
+def test_an_event_newer_than_the_listing_wins() -> None:
+    index = ChildIndex()
+    sink = _OwnedSink("Deployment", index, lambda key: None)
+    sink.listing("ns1")
+    sink.event("ADDED", child("late", "ns1", "late", "5"))
+    sink.listed("ns1", [])  # listed before "late" was created
+    assert index.get(("ns1", "late"), "Deployment", "late") is not None
+
+
+def test_a_pod_event_queues_its_owner_only_when_what_status_reads_changed() -> None:
+    index = ChildIndex()
+    queued: list[tuple[str, str]] = []
+    sink = _OwnedSink(POD, index, queued.append)
+    pod = {
+        "metadata": {"name": "p", "namespace": "ns", "labels": {contract.LABEL_SERVICE: "svc"}},
+        "status": {"containerStatuses": [{"name": "app", "restartCount": 0}]},
+    }
+    sink.event("ADDED", pod)
+    assert queued == [("ns", "svc")]
+    pod["status"]["containerStatuses"][0]["restartCount"] = 3  # type: ignore[index]
+    sink.event("MODIFIED", pod)
+    assert queued == [("ns", "svc")], "a restart count alone is not read by status"
+    waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": "no secret"}}
+    pod["status"]["containerStatuses"][0]["state"] = waiting  # type: ignore[index]
+    sink.event("MODIFIED", pod)
+    assert queued == [("ns", "svc")] * 2
+    sink.event("DELETED", pod)
+    assert queued == [("ns", "svc")] * 3
+    assert index.pods(("ns", "svc")) == []
+
+
+def test_dropping_a_namespace_forgets_only_that_namespace() -> None:
+    index = ChildIndex()
+    index.put("Deployment", child("a", "ns1", "a", "1"))
+    index.put("Deployment", child("b", "ns2", "b", "1"))
+    index.drop_namespace("ns1")
+    assert index.namespaces() == {"ns2"}
