@@ -482,14 +482,17 @@ class Operator:
         return len(queued)
 
     def _resync_kinds(self, namespace: str) -> list[tuple[str, str]]:
+        """What kopf watches (its relist after a broken watch reports no deletions);
+        our own streams repair their view at each relist (controller/owned.py)."""
         assert self.reconciler is not None
         kinds = [
-            (kind.kind, kind.path(namespace))
-            for kind in CHILD_KINDS
+            kind
+            for kind in (*CHILD_KINDS, *OBSERVED_KINDS)
             if kind.capability is None or kind.capability in self.reconciler.served
         ]
-        kinds += [(kind.kind, kind.path(namespace)) for kind in OBSERVED_KINDS]
-        return kinds
+        if self.owned is not None:
+            kinds = [kind for kind in kinds if kind not in (*CORE_KINDS, *OBSERVED_KINDS)]
+        return [(kind.kind, kind.path(namespace)) for kind in kinds]
 
     # --- running -----------------------------------------------------------------
 

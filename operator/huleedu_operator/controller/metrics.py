@@ -26,7 +26,8 @@ API_REQUESTS = Counter(
 )
 RESYNC_REPAIRS = Counter(
     "huleedu_operator_resync_repairs_total",
-    "Entries of the in-memory view the periodic resync found stale, by kind.",
+    "Entries of the in-memory view found stale, by kind: by the periodic resync, or by "
+    "the relist of one of the operator's own streams after it broke.",
     ["kind"],
 )
 NAME_CONFLICTS = Counter(

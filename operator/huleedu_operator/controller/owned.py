@@ -15,6 +15,7 @@ from collections.abc import Callable
 from kubernetes.client import Configuration
 
 from huleedu_operator.api.identity import MANAGED_SELECTOR
+from huleedu_operator.controller import metrics
 from huleedu_operator.controller.index import ChildIndex, OwnerKey, owner_of
 from huleedu_operator.controller.kinds import ChildKind
 from huleedu_operator.controller.streams import Body, Feed, Scope, Streams
@@ -26,6 +27,7 @@ class _OwnedSink:
         self.index = index
         self.enqueue = enqueue
         self._before: dict[Scope, int] = {}
+        self._broken: set[Scope] = set()  # scopes whose stream broke since their last LIST
 
     def listing(self, scope: Scope) -> None:
         self._before[scope] = self.index.mark()
@@ -39,10 +41,16 @@ class _OwnedSink:
             if owner is not None:
                 by_namespace.setdefault(owner[0], []).append(item)
         namespaces = {scope} if scope is not None else by_namespace.keys() | self.index.namespaces()
+        changed: set[OwnerKey] = set()
         for namespace in sorted(namespaces):
             listed = by_namespace.get(namespace, [])
-            for key in self.index.reconcile_listing(self.kind, namespace, listed, before):
-                self.enqueue(key)
+            changed |= self.index.reconcile_listing(self.kind, namespace, listed, before)
+        if scope in self._broken:
+            self._broken.discard(scope)
+            if changed:  # what the broken stream missed
+                metrics.RESYNC_REPAIRS.labels(kind=self.kind).inc(len(changed))
+        for key in sorted(changed):
+            self.enqueue(key)
 
     def event(self, kind: str, body: Body) -> None:
         key = self.index.observe(self.kind, body, deleted=kind == "DELETED")
@@ -50,7 +58,7 @@ class _OwnedSink:
             self.enqueue(key)
 
     def lost(self, scope: Scope) -> None:
-        return None  # the view stays as it was until the next LIST corrects it
+        self._broken.add(scope)  # the view stays as it was until the next LIST corrects it
 
     def stopped(self, scope: Scope) -> None:
         return None
