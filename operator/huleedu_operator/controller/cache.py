@@ -10,9 +10,10 @@ cheap next to rendering.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from huleedu_operator.controller.index import ChildIndex, OwnerKey, trim_metadata
 
@@ -22,7 +23,7 @@ def _pack(body: dict[str, Any]) -> bytes:
     version = (body.get("metadata") or {}).get("resourceVersion")
     if version is not None:
         metadata["resourceVersion"] = version
-    return json.dumps({**body, "metadata": metadata}, separators=(",", ":")).encode()
+    return orjson.dumps({**body, "metadata": metadata})
 
 
 class Cache:
@@ -44,7 +45,7 @@ class Cache:
     def parent(self, key: OwnerKey) -> dict[str, Any] | None:
         """A fresh copy of the parent (callers may change it freely)."""
         packed = self._parents.get(key)
-        return json.loads(packed) if packed is not None else None
+        return orjson.loads(packed) if packed is not None else None
 
     def parents(self) -> Iterator[tuple[OwnerKey, dict[str, Any]]]:
         for key in list(self._parents):

@@ -21,10 +21,11 @@ watch event cannot undo it: the resync only touches entries older than its LIST.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 from huleedu_runtime import contract
 
@@ -78,7 +79,7 @@ def _trim(kind: str, body: dict[str, Any]) -> bytes:
     trimmed["metadata"] = trim_metadata(body.get("metadata", {}))
     if kind == "Deployment" and body.get("status"):
         trimmed["status"] = _deployment_status(body["status"])
-    return json.dumps(trimmed, separators=(",", ":")).encode()
+    return orjson.dumps(trimmed)
 
 
 class _Child:
@@ -91,7 +92,7 @@ class _Child:
         self.blob = blob
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.blob)
+        body: dict[str, Any] = orjson.loads(self.blob)
         if self.version is not None:
             body["metadata"]["resourceVersion"] = self.version
         return body
