@@ -17,8 +17,8 @@ a watch the server ends resumes where it stopped; an error or a 410 Gone lists a
 after :data:`RETRY_SECONDS`. A scope is *synced* while every collection in it has
 listed and streams since; the reconciler waits for that before it trusts the view.
 
-The stream is split into lines here rather than by aiohttp's ``readline``, whose buffer
-limit (128 KiB) a large ConfigMap in one event exceeds.
+The stream is split into lines here rather than by aiohttp's ``readline``, which raises
+``LineTooLong`` past its buffer limit (128 KiB), less than one event of a large ConfigMap.
 """
 
 from __future__ import annotations
