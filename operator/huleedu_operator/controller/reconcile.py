@@ -42,6 +42,7 @@ from huleedu_operator.controller.foreign import ForeignNames
 from huleedu_operator.controller.index import OwnerKey
 from huleedu_operator.controller.kinds import BY_KIND
 from huleedu_operator.controller.ownership import Verdict, classify
+from huleedu_operator.controller.renders import RenderMemo, token
 from huleedu_operator.controller.settings import OperatorSettings
 from huleedu_operator.controller.status import Observation, Problem, pod_problems
 from huleedu_operator.controller.status_writes import StatusWriter
@@ -52,7 +53,7 @@ from huleedu_operator.controller.topics import (
     TopicVerdict,
     topics_verdict,
 )
-from huleedu_operator.render import Capability, RenderError, render
+from huleedu_operator.render import Capability, Rendered, RenderError, render
 
 log = structlog.get_logger("huleedu_operator.reconcile")
 
@@ -126,6 +127,7 @@ class Reconciler:
         )
         # The broker's topics as last listed (controller/topics.py).
         self.topics: TopicSnapshot = DISABLED
+        self.renders = RenderMemo()
 
     def set_capabilities(
         self, effective: frozenset[Capability], served: frozenset[Capability], changed: bool
@@ -167,7 +169,7 @@ class Reconciler:
         service_type = str(body.get("spec", {}).get("type", "http"))
         try:
             resource = HuleEduService.model_validate(body)
-            rendered = render(resource, self.settings.render_defaults(self.capabilities))
+            rendered = self._render(key, body, resource)
         except ValidationError as exc:
             message = "; ".join(
                 e["msg"].removeprefix("Value error, ")
@@ -192,7 +194,7 @@ class Reconciler:
         )
         outcome.problems.extend(await self._missing_references(resource))
 
-        desired = [with_hash(c) for c in rendered.children]
+        desired = list(rendered.children)
         for child in desired:
             if child["kind"] in SCALERS and "Deployment" in outcome.conflicts:
                 continue  # it would scale the other party's Deployment of that name
@@ -226,6 +228,18 @@ class Reconciler:
         await self.status.write(key, body, observation)
         await self.events.changes(body, outcome.changes())
         return outcome
+
+    def _render(self, key: OwnerKey, body: dict[str, Any], resource: HuleEduService) -> Rendered:
+        """The children (with their hashes) of ``resource``, rendered again only when
+        the parent or the capabilities changed (controller/renders.py)."""
+        depends = token(body, self.capabilities)
+        rendered = self.renders.get(key, depends)
+        if rendered is None:
+            fresh = render(resource, self.settings.render_defaults(self.capabilities))
+            children = tuple(with_hash(c) for c in fresh.children)
+            rendered = Rendered(children, fresh.plan, fresh.warnings)
+            self.renders.put(key, depends, rendered)
+        return rendered
 
     def _topics(self, resource: HuleEduService) -> TopicVerdict | None:
         kafka = resource.spec.kafka
@@ -439,6 +453,7 @@ class Reconciler:
     def forget(self, key: OwnerKey) -> None:
         """``key`` was deleted: drop what is remembered about it."""
         self.status.forget(key)
+        self.renders.forget(key)
         for refused in [r for r in self.refused if r[0] == key]:
             del self.refused[refused]
 
