@@ -175,7 +175,7 @@ class Operator:
 
     async def _startup(self, settings: kopf.OperatorSettings, **_: Any) -> None:
         self.configure(settings)
-        kube = Kube.connect(self.settings.workers)
+        kube = Kube.connect(2 * self.settings.workers)
         # Backoff capped at 10 s: after an API server outage every failed key retries
         # within 10 s of its return instead of up to a minute later.
         self.queue = WorkQueue(max_delay=10.0)
@@ -184,10 +184,10 @@ class Operator:
         )
         # Names taken by objects that are not ours, for the kinds every cluster serves
         # (an optional CRD's kind is read before its first apply instead).
-        self.foreign = foreign_watches(kube.api.configuration, CORE_KINDS, self.foreign_names)
+        self.foreign = foreign_watches(kube.config, CORE_KINDS, self.foreign_names)
         if self.own_streams:
             self.owned = owned_watches(
-                kube.api.configuration, (*CORE_KINDS, *OBSERVED_KINDS), self.index, self._enqueue
+                kube.config, (*CORE_KINDS, *OBSERVED_KINDS), self.index, self._enqueue
             )
         # Cluster-wide, or each listed namespace, from the start; with patterns, each
         # namespace from its first HuleEduService on (_parent_changed).
@@ -235,7 +235,7 @@ class Operator:
             if streams is not None:
                 await streams.close()
         if self.reconciler is not None:
-            self.reconciler.kube.close()
+            await self.reconciler.kube.close()
 
     async def _worker(self) -> None:
         assert self.queue is not None

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -35,7 +34,7 @@ import orjson
 import structlog
 from kubernetes.client import Configuration
 
-from huleedu_operator.controller import metrics
+from huleedu_operator.controller import http, metrics
 
 log = structlog.get_logger("huleedu_operator.streams")
 
@@ -78,15 +77,6 @@ class Feed:
     selector: str
     sink: Sink
     metadata_only: bool = False
-
-
-def _ssl_context(config: Configuration) -> ssl.SSLContext | bool:
-    if not config.verify_ssl:
-        return False
-    context = ssl.create_default_context(cafile=config.ssl_ca_cert)
-    if config.cert_file:
-        context.load_cert_chain(config.cert_file, config.key_file)
-    return context
 
 
 async def _lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
@@ -152,20 +142,11 @@ class Streams:
     # --- HTTP ------------------------------------------------------------------------
 
     def _headers(self, accept: str) -> dict[str, str]:
-        if self.config.refresh_api_key_hook is not None:
-            self.config.refresh_api_key_hook(self.config)  # in-cluster tokens rotate
-        headers = {"Accept": accept}
-        token = self.config.get_api_key_with_prefix("BearerToken") or (
-            self.config.get_api_key_with_prefix("authorization")
-        )
-        if token:
-            headers["Authorization"] = token
-        return headers
+        return {"Accept": accept, **http.auth_headers(self.config)}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=_ssl_context(self.config))
-            self._session = aiohttp.ClientSession(connector=connector)
+            self._session = http.session(self.config)
         return self._session
 
     def _url(self, feed: Feed, scope: Scope) -> str:

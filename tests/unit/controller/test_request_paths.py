@@ -4,20 +4,19 @@ Formatted into a path as it was, ``spec.envFrom[].configMapRef.name: ../../../co
 made the operator LIST every ConfigMap in the cluster (the HTTP client resolves dot
 segments), ``../../kube-system/configmaps/x`` read another namespace and
 ``x?watch=true`` started a watch. These tests follow a name from the spec to the
-request line the client sends, through the real kubernetes ApiClient and urllib3.
+request target the client sends, through the operator's client and yarl's URL (what
+aiohttp puts on the request line).
 """
 
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from kubernetes.client import ApiClient, Configuration
-from urllib3.util import parse_url
+import yarl
+from kubernetes.client import Configuration
 
 from huleedu_operator.controller.cache import Cache
 from huleedu_operator.controller.client import Kube
@@ -42,9 +41,9 @@ HOSTILE = [
 
 
 def on_the_wire(url: str) -> str:
-    """The request target urllib3 sends for ``url`` (after its own normalisation, which
-    is what resolved ``..`` before)."""
-    return str(parse_url(url).request_uri)
+    """The request target aiohttp sends for ``url`` as the client passes it (encoded:
+    not re-quoted, dot segments not resolved)."""
+    return str(yarl.URL(url, encoded=True).raw_path_qs)
 
 
 # --- api_path ------------------------------------------------------------------------
@@ -100,46 +99,38 @@ def test_a_child_kind_path_is_its_collection_or_one_object() -> None:
 # --- through the real client -----------------------------------------------------------
 
 
-class FakeResponse:
-    def __init__(self, status: int, body: Any = None) -> None:
-        self.status = status
-        self.reason = "OK" if status < 300 else "Not Found"
-        self.data = json.dumps(body).encode() if body is not None else b""
-        self.headers: dict[str, str] = {}
-
-    def read(self) -> bytes:
-        return self.data
-
-
 class RecordingApi:
-    """Stands in for the network: records each request line, answers GETs with 404."""
+    """Stands in for the network: records each request target, answers GETs with 404."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
 
-    def __call__(self, method: str, url: str, **_: Any) -> FakeResponse:
+    async def __call__(
+        self, method: str, url: str, headers: dict[str, str], data: bytes | None
+    ) -> tuple[int, str, bytes]:
         self.requests.append((method, on_the_wire(url)))
         if method == "GET":
-            return FakeResponse(404, {"kind": "Status", "code": 404})
-        return FakeResponse(200, {})
+            return 404, "Not Found", b'{"kind": "Status", "code": 404}'
+        return 200, "OK", b"{}"
 
 
 @pytest.fixture
 def kube(monkeypatch: pytest.MonkeyPatch) -> tuple[Kube, RecordingApi]:
-    api = ApiClient(Configuration(host=HOST))
+    client = Kube(Configuration(host=HOST))
     recorder = RecordingApi()
-    monkeypatch.setattr(api, "call_api", recorder)
-    return Kube(api, ThreadPoolExecutor(1, "test-kube")), recorder
+    monkeypatch.setattr(client, "_send", recorder)
+    return client, recorder
 
 
 def test_formatting_a_name_into_a_path_was_the_defect() -> None:
-    # What the old f-string paths sent: the client resolves the name against the path.
+    # What the old f-string paths sent: an HTTP client resolves the name against the
+    # path (RFC 3986 dot segments; urllib3 did, and yarl does for a URL given unencoded).
     base = f"{HOST}/api/v1/namespaces/{NS}/configmaps/"
-    assert on_the_wire(base + "../../../configmaps") == "/api/v1/configmaps"
-    assert on_the_wire(base + "../../kube-system/configmaps/x") == (
+    assert yarl.URL(base + "../../../configmaps").raw_path == "/api/v1/configmaps"
+    assert yarl.URL(base + "../../kube-system/configmaps/x").raw_path == (
         "/api/v1/namespaces/kube-system/configmaps/x"
     )
-    assert parse_url(base + "x?watch=true").query == "watch=true"
+    assert yarl.URL(base + "x?watch=true").query_string == "watch=true"
 
 
 @pytest.mark.parametrize("name", HOSTILE)

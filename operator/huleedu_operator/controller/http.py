@@ -1,0 +1,36 @@
+"""The operator's HTTP to the API server: one aiohttp session per user of it, with the
+kubernetes client's configuration (in-cluster or kubeconfig) for the server's address,
+its CA, a client certificate and a bearer token that may rotate."""
+
+from __future__ import annotations
+
+import ssl
+
+import aiohttp
+from kubernetes.client import Configuration
+
+
+def _ssl_context(config: Configuration) -> ssl.SSLContext | bool:
+    if not config.verify_ssl:
+        return False
+    context = ssl.create_default_context(cafile=config.ssl_ca_cert)
+    if config.cert_file:
+        context.load_cert_chain(config.cert_file, config.key_file)
+    return context
+
+
+def session(config: Configuration, connections: int = 100) -> aiohttp.ClientSession:
+    """A session for ``config``'s server, at most ``connections`` open at once."""
+    connector = aiohttp.TCPConnector(ssl=_ssl_context(config), limit=connections)
+    return aiohttp.ClientSession(connector=connector)
+
+
+def auth_headers(config: Configuration) -> dict[str, str]:
+    """The Authorization header, if the configuration has a token (read anew each time:
+    in-cluster tokens rotate)."""
+    if config.refresh_api_key_hook is not None:
+        config.refresh_api_key_hook(config)
+    token = config.get_api_key_with_prefix("BearerToken") or (
+        config.get_api_key_with_prefix("authorization")
+    )
+    return {"Authorization": token} if token else {}
