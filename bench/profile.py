@@ -1,7 +1,7 @@
 """A py-spy profile of the operator while N resources converge.
 
-py-spy samples every thread (the event loop and the pool that runs the blocking
-``kubernetes`` calls) from outside the process, so the operator runs unmodified. Only
+py-spy samples every thread (the event loop, and kopf's and asyncio's helper threads)
+from outside the process, so the operator runs unmodified. Only
 samples of the thread holding the GIL count (``--gil``): that is where the operator
 spends CPU, rather than where threads wait for the API server. The raw collapsed stacks
 are kept next to the results; the summary ranks functions by inclusive and self share.

@@ -9,6 +9,10 @@ import ssl
 import aiohttp
 from kubernetes.client import Configuration
 
+# aiohttp closes a connection idle for 15 s by default; a new one costs a TLS handshake,
+# which a burst of reconciles after a quiet minute (a drift storm) would pay per request.
+KEEPALIVE_SECONDS = 120.0
+
 
 def _ssl_context(config: Configuration) -> ssl.SSLContext | bool:
     if not config.verify_ssl:
@@ -21,7 +25,9 @@ def _ssl_context(config: Configuration) -> ssl.SSLContext | bool:
 
 def session(config: Configuration, connections: int = 100) -> aiohttp.ClientSession:
     """A session for ``config``'s server, at most ``connections`` open at once."""
-    connector = aiohttp.TCPConnector(ssl=_ssl_context(config), limit=connections)
+    connector = aiohttp.TCPConnector(
+        ssl=_ssl_context(config), limit=connections, keepalive_timeout=KEEPALIVE_SECONDS
+    )
     return aiohttp.ClientSession(connector=connector)
 
 
