@@ -31,6 +31,11 @@ from huleedu_runtime import contract
 
 OwnerKey = tuple[str, str]  # (namespace, HuleEduService name)
 ChildKey = tuple[str, str]  # (kind, name)
+# What an event changed in the view of an owner: a child's object (created, edited,
+# deleted), or only what status is computed from (a Deployment's status, pods,
+# endpoint slices), which may wait a moment to be reconciled together.
+SPEC = "spec"
+STATUS = "status"
 POD = "Pod"
 ENDPOINT_SLICE = "EndpointSlice"
 
@@ -74,25 +79,31 @@ def _deployment_status(status: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _trim(kind: str, body: dict[str, Any]) -> bytes:
+def _trim(kind: str, body: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The trimmed object without its status, and the status kept (empty if none)."""
     trimmed = {k: v for k, v in body.items() if k not in ("metadata", "status")}
     trimmed["metadata"] = trim_metadata(body.get("metadata", {}))
+    status = b""
     if kind == "Deployment" and body.get("status"):
-        trimmed["status"] = _deployment_status(body["status"])
-    return orjson.dumps(trimmed)
+        status = orjson.dumps(_deployment_status(body["status"]))
+    return orjson.dumps(trimmed), status
 
 
 class _Child:
-    """One child as the view holds it: its resourceVersion and its trimmed body."""
+    """One child as the view holds it: its resourceVersion, its trimmed body and
+    (apart, so a change of it alone is told from an edit) the status kept."""
 
-    __slots__ = ("blob", "version")
+    __slots__ = ("blob", "status", "version")
 
-    def __init__(self, version: str | None, blob: bytes) -> None:
+    def __init__(self, version: str | None, blob: bytes, status: bytes) -> None:
         self.version = version
         self.blob = blob
+        self.status = status
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = orjson.loads(self.blob)
+        if self.status:
+            body["status"] = orjson.loads(self.status)
         if self.version is not None:
             body["metadata"]["resourceVersion"] = self.version
         return body
@@ -153,34 +164,46 @@ class ChildIndex:
         self._seq += 1
         return self._seq
 
-    def observe(self, kind: str, body: dict[str, Any], deleted: bool) -> OwnerKey | None:
+    def observe(
+        self, kind: str, body: dict[str, Any], deleted: bool
+    ) -> tuple[OwnerKey, str] | None:
         """A watch event of ``kind`` (a child kind, :data:`POD` or
-        :data:`ENDPOINT_SLICE`): record it; returns the owner when what its status or
-        drift check reads changed (so it needs a reconcile), else None."""
+        :data:`ENDPOINT_SLICE`): record it; returns the owner and :data:`SPEC` or
+        :data:`STATUS` when what its drift check or its status reads changed (so it
+        needs a reconcile), else None."""
         if kind in (POD, ENDPOINT_SLICE):
             owner = owner_of(body)
             read = self.pods if kind == POD else self.ready_endpoints
             before = read(owner) if owner else None
             self._store(kind, body, deleted)
-            return owner if owner is not None and before != read(owner) else None
-        return self.remove(kind, body) if deleted else self.put(kind, body)
+            return (owner, STATUS) if owner is not None and before != read(owner) else None
+        if deleted:
+            owner = self.remove(kind, body)
+            return (owner, SPEC) if owner is not None else None
+        return self._put(kind, body)
 
     # --- children ------------------------------------------------------------------
 
     def put(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
         """Record ``body``; returns its owner when the view of it changed (so the owner
         needs a reconcile), None when it did not or the body names no owner."""
+        changed = self._put(kind, body)
+        return changed[0] if changed else None
+
+    def _put(self, kind: str, body: dict[str, Any]) -> tuple[OwnerKey, str] | None:
         owner = owner_of(body)
         if owner is None:
             return None
         child = (kind, body["metadata"]["name"])
-        blob = _trim(kind, body)
+        blob, status = _trim(kind, body)
         held = self._children[owner].get(child)
-        self._children[owner][child] = _Child(body["metadata"].get("resourceVersion"), blob)
+        self._children[owner][child] = _Child(body["metadata"].get("resourceVersion"), blob, status)
         self._stamp(owner, *child)
         if owner in self._deleted:
             self._deleted[owner].discard(child)
-        return owner if held is None or held.blob != blob else None
+        if held is None or held.blob != blob:
+            return owner, SPEC
+        return (owner, STATUS) if held.status != status else None
 
     def remove(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
         owner = owner_of(body)

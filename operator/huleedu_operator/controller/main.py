@@ -35,7 +35,7 @@ from huleedu_operator.controller.capabilities import CapabilityTracker
 from huleedu_operator.controller.client import Kube
 from huleedu_operator.controller.failures import RetryableError
 from huleedu_operator.controller.foreign import ForeignNames, foreign_watches
-from huleedu_operator.controller.index import OwnerKey
+from huleedu_operator.controller.index import SPEC, OwnerKey
 from huleedu_operator.controller.kinds import (
     CAPABILITY_CRDS,
     CHILD_KINDS,
@@ -63,6 +63,10 @@ OBSERVED_KINDS = (POD_KIND, ENDPOINT_SLICE_KIND)
 # How long a reconcile waits for the first LIST of its namespace's children before it
 # goes ahead without it (the watch may be refused, e.g. by RBAC).
 SYNC_PATIENCE_SECONDS = 10.0
+# A change only status reads (a Deployment's status, a pod, an endpoint slice) is
+# reconciled within this long, together with the others of its burst: a new resource's
+# Deployment, pod and endpoint slice move some seven times in its first seconds.
+STATUS_COALESCE_SECONDS = 1.0
 
 
 class NoDiffBase(kopf.DiffBaseStorage):
@@ -187,7 +191,7 @@ class Operator:
         self.foreign = foreign_watches(kube.config, CORE_KINDS, self.foreign_names)
         if self.own_streams:
             self.owned = owned_watches(
-                kube.config, (*CORE_KINDS, *OBSERVED_KINDS), self.index, self._enqueue
+                kube.config, (*CORE_KINDS, *OBSERVED_KINDS), self.index, self._changed
             )
         # Cluster-wide, or each listed namespace, from the start; with patterns, each
         # namespace from its first HuleEduService on (_parent_changed).
@@ -280,6 +284,16 @@ class Operator:
         if key is not None and self.queue is not None:
             self.queue.add(key)
 
+    def _changed(self, key: OwnerKey, change: str) -> None:
+        """The view of ``key``'s children changed: a child itself (reconcile now) or
+        only what its status reads (reconcile soon, with the rest of the burst)."""
+        if self.queue is None:
+            return
+        if change == SPEC:
+            self.queue.add(key)
+        else:
+            self.queue.add_soon(key, STATUS_COALESCE_SECONDS)
+
     # --- event handlers ----------------------------------------------------------
 
     async def _on_resource(self, event: dict[str, Any], **_: Any) -> None:
@@ -329,7 +343,9 @@ class Operator:
     def _child_handler(self, kind: ChildKind) -> Any:
         async def on_child(event: dict[str, Any], **_: Any) -> None:
             deleted = event.get("type") == "DELETED"
-            self._enqueue(self.index.observe(kind.kind, event["object"], deleted))
+            changed = self.index.observe(kind.kind, event["object"], deleted)
+            if changed is not None:
+                self._changed(*changed)
 
         on_child.__name__ = f"on_{kind.plural}"
         return on_child

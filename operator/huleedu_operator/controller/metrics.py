@@ -16,6 +16,11 @@ CHILDREN_APPLIED = Counter(
 DRIFT_CORRECTIONS = Counter(
     "huleedu_operator_drift_corrections_total", "Children restored after drift.", ["kind"]
 )
+RENDERS = Counter(
+    "huleedu_operator_renders_total",
+    "Reconciles by whether they rendered the resource (miss) or reused the last render (hit).",
+    ["result"],
+)
 ERRORS = Counter("huleedu_operator_errors_total", "Errors by reason.", ["reason"])
 QUEUE_DEPTH = Gauge("huleedu_operator_queue_depth", "Keys waiting to be reconciled.")
 MANAGED = Gauge("huleedu_operator_managed_resources", "HuleEduService resources seen.")

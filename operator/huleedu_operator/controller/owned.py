@@ -5,7 +5,9 @@ into the child index. A change the view of an owner cares about queues that owne
 After every LIST (the first, and each after a broken stream) the view of the listed
 scope is made what the list returned, except where a newer event knows better
 (:meth:`ChildIndex.reconcile_listing`), so what vanished while the stream was down is
-forgotten too.
+forgotten too. A change that only moves what status reads (a Deployment's status, a
+pod, an endpoint slice) is reported as such, so the operator can reconcile a burst of
+them once.
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from kubernetes.client import Configuration
 
 from huleedu_operator.api.identity import MANAGED_SELECTOR
 from huleedu_operator.controller import metrics
-from huleedu_operator.controller.index import ChildIndex, OwnerKey, owner_of
+from huleedu_operator.controller.index import SPEC, ChildIndex, OwnerKey, owner_of
 from huleedu_operator.controller.kinds import ChildKind
 from huleedu_operator.controller.streams import Body, Feed, Scope, Streams
 
+# Called with an owner whose view changed and how (index.SPEC or index.STATUS).
+Notify = Callable[[OwnerKey, str], None]
+
 
 class _OwnedSink:
-    def __init__(self, kind: str, index: ChildIndex, enqueue: Callable[[OwnerKey], None]) -> None:
+    def __init__(self, kind: str, index: ChildIndex, notify: Notify) -> None:
         self.kind = kind
         self.index = index
-        self.enqueue = enqueue
+        self.notify = notify
         self._before: dict[Scope, int] = {}
         self._broken: set[Scope] = set()  # scopes whose stream broke since their last LIST
 
@@ -50,12 +55,12 @@ class _OwnedSink:
             if changed:  # what the broken stream missed
                 metrics.RESYNC_REPAIRS.labels(kind=self.kind).inc(len(changed))
         for key in sorted(changed):
-            self.enqueue(key)
+            self.notify(key, SPEC)
 
     def event(self, kind: str, body: Body) -> None:
-        key = self.index.observe(self.kind, body, deleted=kind == "DELETED")
-        if key is not None:
-            self.enqueue(key)
+        changed = self.index.observe(self.kind, body, deleted=kind == "DELETED")
+        if changed is not None:
+            self.notify(*changed)
 
     def lost(self, scope: Scope) -> None:
         self._broken.add(scope)  # the view stays as it was until the next LIST corrects it
@@ -68,7 +73,7 @@ def owned_watches(
     config: Configuration,
     kinds: tuple[ChildKind, ...],
     index: ChildIndex,
-    enqueue: Callable[[OwnerKey], None],
+    notify: Notify,
 ) -> Streams:
     """The full-object watches of ``kinds`` (label-selected: ours only)."""
     return Streams(
@@ -78,7 +83,7 @@ def owned_watches(
                 name=kind.plural,
                 path=kind.scoped_path,
                 selector=MANAGED_SELECTOR,
-                sink=_OwnedSink(kind.kind, index, enqueue),
+                sink=_OwnedSink(kind.kind, index, notify),
             )
             for kind in kinds
         ),

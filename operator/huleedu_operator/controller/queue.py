@@ -35,6 +35,17 @@ class WorkQueue:
             timer.cancel()
         self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
 
+    def add_soon(self, key: Hashable, delay: float) -> None:
+        """Add ``key`` within ``delay`` seconds: triggers that arrive meanwhile join it
+        (a throttle, not a debounce: a steady stream of them does not postpone it)."""
+        if key in self._waiting or key in self._dirty:
+            return
+        loop = asyncio.get_running_loop()
+        timer = self._timers.get(key)
+        if timer is not None and timer.when() <= loop.time() + delay:
+            return
+        self.add_after(key, delay)
+
     def _fire(self, key: Hashable) -> None:
         self._timers.pop(key, None)
         self.add(key)

@@ -234,6 +234,7 @@ class Reconciler:
         the parent or the capabilities changed (controller/renders.py)."""
         depends = token(body, self.capabilities)
         rendered = self.renders.get(key, depends)
+        metrics.RENDERS.labels(result="miss" if rendered is None else "hit").inc()
         if rendered is None:
             fresh = render(resource, self.settings.render_defaults(self.capabilities))
             children = tuple(with_hash(c) for c in fresh.children)

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from huleedu_operator.controller import main
-from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, ChildIndex
+from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, SPEC, STATUS, ChildIndex
 from huleedu_operator.controller.kinds import CHILD_KINDS, ENDPOINT_SLICE_KIND, POD_KIND
 from huleedu_operator.controller.main import CORE_KINDS, Operator
 from huleedu_operator.controller.owned import _OwnedSink
@@ -92,50 +92,72 @@ def child(name: str, namespace: str, owner: str, version: str) -> dict[str, Any]
     }
 
 
+Change = tuple[tuple[str, str], str]
+
+
 def test_a_cluster_wide_listing_forgets_what_vanished_in_every_namespace() -> None:
     index = ChildIndex()
-    queued: list[tuple[str, str]] = []
-    sink = _OwnedSink("Deployment", index, queued.append)
+    seen: list[Change] = []
+    sink = _OwnedSink("Deployment", index, lambda key, change: seen.append((key, change)))
     sink.listing(None)
     sink.listed(None, [child("a", "ns1", "a", "1"), child("b", "ns2", "b", "1")])
-    assert sorted(queued) == [("ns1", "a"), ("ns2", "b")]
-    queued.clear()
+    assert sorted(seen) == [(("ns1", "a"), SPEC), (("ns2", "b"), SPEC)]
+    seen.clear()
     # The stream broke; meanwhile b was deleted and a changed.
     sink.listing(None)
     sink.listed(None, [child("a", "ns1", "a", "2")])
-    assert sorted(queued) == [("ns1", "a"), ("ns2", "b")]
+    assert sorted(seen) == [(("ns1", "a"), SPEC), (("ns2", "b"), SPEC)]
     assert index.get(("ns2", "b"), "Deployment", "b") is None
     assert index.deleted(("ns2", "b"), "Deployment", "b")
 
 
 def test_an_event_newer_than_the_listing_wins() -> None:
     index = ChildIndex()
-    sink = _OwnedSink("Deployment", index, lambda key: None)
+    sink = _OwnedSink("Deployment", index, lambda key, change: None)
     sink.listing("ns1")
     sink.event("ADDED", child("late", "ns1", "late", "5"))
     sink.listed("ns1", [])  # listed before "late" was created
     assert index.get(("ns1", "late"), "Deployment", "late") is not None
 
 
-def test_a_pod_event_queues_its_owner_only_when_what_status_reads_changed() -> None:
+def test_a_deployment_status_change_is_told_from_an_edit() -> None:
     index = ChildIndex()
-    queued: list[tuple[str, str]] = []
-    sink = _OwnedSink(POD, index, queued.append)
+    seen: list[Change] = []
+    sink = _OwnedSink("Deployment", index, lambda key, change: seen.append((key, change)))
+    body = child("svc", "ns", "svc", "1")
+    sink.event("ADDED", body)
+    body["status"] = {"replicas": 1, "readyReplicas": 1, "collisionCount": 0}
+    sink.event("MODIFIED", body)
+    body["status"]["collisionCount"] = 1  # not read by status: no change at all
+    sink.event("MODIFIED", body)
+    body["spec"] = {"replicas": 3}  # someone scaled it
+    sink.event("MODIFIED", body)
+    sink.event("DELETED", body)
+    key = ("ns", "svc")
+    assert seen == [(key, SPEC), (key, STATUS), (key, SPEC), (key, SPEC)]
+    assert index.get(key, "Deployment", "svc") is None
+
+
+def test_a_pod_event_reports_its_owner_only_when_what_status_reads_changed() -> None:
+    index = ChildIndex()
+    seen: list[Change] = []
+    sink = _OwnedSink(POD, index, lambda key, change: seen.append((key, change)))
     pod = {
         "metadata": {"name": "p", "namespace": "ns", "labels": {contract.LABEL_SERVICE: "svc"}},
         "status": {"containerStatuses": [{"name": "app", "restartCount": 0}]},
     }
+    status = (("ns", "svc"), STATUS)
     sink.event("ADDED", pod)
-    assert queued == [("ns", "svc")]
+    assert seen == [status]
     pod["status"]["containerStatuses"][0]["restartCount"] = 3  # type: ignore[index]
     sink.event("MODIFIED", pod)
-    assert queued == [("ns", "svc")], "a restart count alone is not read by status"
+    assert seen == [status], "a restart count alone is not read by status"
     waiting = {"waiting": {"reason": "CreateContainerConfigError", "message": "no secret"}}
     pod["status"]["containerStatuses"][0]["state"] = waiting  # type: ignore[index]
     sink.event("MODIFIED", pod)
-    assert queued == [("ns", "svc")] * 2
+    assert seen == [status] * 2
     sink.event("DELETED", pod)
-    assert queued == [("ns", "svc")] * 3
+    assert seen == [status] * 3
     assert index.pods(("ns", "svc")) == []
 
 
