@@ -6,8 +6,9 @@
     python -m bench --sizes 100,1000 --idle 60 --sweep 8,16,32,64 --sweep-n 1000
 
     python -m bench --own-cluster   on a private control plane (.local/bench, kwok nodes
-                                    only, started if needed): no other test's operator
-                                    watches it and no other test loads its API server
+                                    only; started if needed, and then stopped at the end):
+                                    no other test's operator watches it and no other test
+                                    loads its API server
 
 For every N, each in a fresh namespace, one after another (a namespace is gone before
 the next measurement starts): the floor (plain server-side apply of parents, children
@@ -20,6 +21,7 @@ operator-quick.*); ``python -m bench.report --readme`` puts them into README.md.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import subprocess
@@ -70,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     if args.own_cluster:
-        os.environ["KUBECONFIG"] = own_cluster()
+        kubeconfig, started = own_cluster()
+        os.environ["KUBECONFIG"] = kubeconfig
+        if started:  # stopped again however the run ends; a reused one is left running
+            atexit.register(stop_own_cluster)
     kube = Kube()
     kube.ensure_crd()
     kube.ensure_pod_capacity(max(max(sizes), sweep_n) + args.latency)
@@ -203,15 +208,28 @@ def ground(kube: Kube, sizes: list[int], idle: float, short_idle: float) -> dict
     }
 
 
-def own_cluster() -> str:
+OWN_STATE = REPO / ".local" / "bench"
+
+
+def _own_cluster(command: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "HULEEDU_STATE_DIR": str(OWN_STATE), "HULEEDU_REAL_NODE": "0"}
+    env.pop("KUBECONFIG", None)
+    script = str(REPO / "scripts" / "local-cluster.sh")
+    return subprocess.run([script, command], env=env, check=check)
+
+
+def own_cluster() -> tuple[str, bool]:
     """Start (or reuse) a second local control plane just for the benchmark, kwok nodes
     only: another engineer's cluster-wide operator on the shared one would reconcile the
-    benchmark's resources too, and its tests would share the API server being measured."""
-    state = REPO / ".local" / "bench"
-    env = {**os.environ, "HULEEDU_STATE_DIR": str(state), "HULEEDU_REAL_NODE": "0"}
-    env.pop("KUBECONFIG", None)
-    subprocess.run([str(REPO / "scripts" / "local-cluster.sh"), "up"], env=env, check=True)
-    return str(state / "kubeconfig")
+    benchmark's resources too, and its tests would share the API server being measured.
+    Returns its kubeconfig and whether this run started it."""
+    running = _own_cluster("status", check=False).returncode == 0
+    _own_cluster("up")
+    return str(OWN_STATE / "kubeconfig"), not running
+
+
+def stop_own_cluster() -> None:
+    _own_cluster("down", check=False)
 
 
 if __name__ == "__main__":
