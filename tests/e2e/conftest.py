@@ -231,8 +231,18 @@ def wait_ready(kubectl: Kubectl, namespace: str, name: str, timeout: float = 240
     if proc.returncode != 0:
         status = get(kubectl, namespace, f"huleeduservices/{name}").get("status", {})
         pods = kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout
+        operator_log = kubectl(
+            "logs",
+            "-n",
+            "huleedu-system",
+            "-l",
+            "app.kubernetes.io/name=huleedu-operator",
+            "--tail=40",
+            check=False,
+        ).stdout
         pytest.fail(
-            f"{name} not Ready after {timeout:.0f}s; status: {json.dumps(status)}\n{pods}",
+            f"{name} not Ready after {timeout:.0f}s; status: {json.dumps(status)}\n{pods}\n"
+            f"--- the operator's last log lines ---\n{operator_log}",
             pytrace=False,
         )
 

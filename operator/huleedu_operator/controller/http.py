@@ -23,10 +23,12 @@ def _ssl_context(config: Configuration) -> ssl.SSLContext | bool:
     return context
 
 
-def session(config: Configuration, connections: int = 100) -> aiohttp.ClientSession:
-    """A session for ``config``'s server, at most ``connections`` open at once."""
+def session(config: Configuration, connections: int | None) -> aiohttp.ClientSession:
+    """A session for ``config``'s server, at most ``connections`` open at once (None: no
+    bound, for long-lived watches: a request waits for a free connection, and a watch
+    frees none until it ends, so a bound on watches is a bound on scopes watched)."""
     connector = aiohttp.TCPConnector(
-        ssl=_ssl_context(config), limit=connections, keepalive_timeout=KEEPALIVE_SECONDS
+        ssl=_ssl_context(config), limit=connections or 0, keepalive_timeout=KEEPALIVE_SECONDS
     )
     return aiohttp.ClientSession(connector=connector)
 

@@ -110,6 +110,7 @@ class Operator:
         self.owned: Streams | None = None
         self.own_streams = not settings.peering
         self._watch_started: dict[str | None, float] = {}
+        self._impatient: set[str | None] = set()  # scopes warned of by _view_ready
         self.queue: WorkQueue | None = None
         self.reconciler: Reconciler | None = None
         self.crds: set[str] = set()
@@ -278,7 +279,18 @@ class Operator:
             return True
         scope = None if self.owned.watching(None) else namespace
         started = self._watch_started.get(scope)
-        return started is not None and time.monotonic() - started > SYNC_PATIENCE_SECONDS
+        if started is None or time.monotonic() - started <= SYNC_PATIENCE_SECONDS:
+            return False
+        if scope not in self._impatient:
+            # Going ahead on a partial view: say so once, naming what never listed.
+            self._impatient.add(scope)
+            log.warning(
+                "view_not_synced",
+                namespace=namespace,
+                waited=SYNC_PATIENCE_SECONDS,
+                unlisted=self.owned.unsynced(namespace),
+            )
+        return True
 
     def _enqueue(self, key: tuple[str, str] | None) -> None:
         if key is not None and self.queue is not None:
@@ -333,6 +345,7 @@ class Operator:
         if any(ns == namespace for ns, _ in self.cache.parent_keys()):
             return
         self._watch_started.pop(namespace, None)
+        self._impatient.discard(namespace)
         for streams in (self.foreign, self.owned):
             if streams is not None:
                 streams.unwatch(namespace)

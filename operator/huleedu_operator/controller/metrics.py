@@ -22,6 +22,12 @@ RENDERS = Counter(
     ["result"],
 )
 ERRORS = Counter("huleedu_operator_errors_total", "Errors by reason.", ["reason"])
+WATCHES = Gauge(
+    "huleedu_operator_watches",
+    "The operator's own list/watch loops running, by collection: one per watched scope "
+    "(a namespace, or the whole cluster).",
+    ["feed"],
+)
 QUEUE_DEPTH = Gauge("huleedu_operator_queue_depth", "Keys waiting to be reconciled.")
 MANAGED = Gauge("huleedu_operator_managed_resources", "HuleEduService resources seen.")
 API_REQUESTS = Counter(

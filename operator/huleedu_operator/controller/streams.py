@@ -112,6 +112,11 @@ class Streams:
             asyncio.create_task(self._run(feed, scope), name=f"stream-{feed.name}")
             for feed in self.feeds
         ]
+        self._count()
+
+    def _count(self) -> None:
+        for feed in self.feeds:
+            metrics.WATCHES.labels(feed=feed.name).set(len(self._tasks))
 
     def watching(self, scope: Scope) -> bool:
         return scope in self._tasks
@@ -122,6 +127,7 @@ class Streams:
             task.cancel()
             self._stopping.add(task)
             task.add_done_callback(self._stopping.discard)
+        self._count()
 
     async def close(self) -> None:
         for scope in list(self._tasks):
@@ -134,10 +140,15 @@ class Streams:
 
     def synced(self, namespace: str) -> bool:
         """Every feed has listed ``namespace`` (or the whole cluster) and streams since."""
-        return all(
-            (feed.name, namespace) in self._synced or (feed.name, None) in self._synced
+        return not self.unsynced(namespace)
+
+    def unsynced(self, namespace: str) -> list[str]:
+        """The feeds that have not listed ``namespace`` (nor the whole cluster) yet."""
+        return [
+            feed.name
             for feed in self.feeds
-        )
+            if (feed.name, namespace) not in self._synced and (feed.name, None) not in self._synced
+        ]
 
     # --- HTTP ------------------------------------------------------------------------
 
@@ -146,7 +157,10 @@ class Streams:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = http.session(self.config)
+            # Unbounded: every loop holds its connection for as long as it watches, so
+            # a pool of 100 stopped the eleventh namespace's ten loops from ever
+            # connecting (tests/integration/test_many_namespaces.py).
+            self._session = http.session(self.config, None)
         return self._session
 
     def _url(self, feed: Feed, scope: Scope) -> str:

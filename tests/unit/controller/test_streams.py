@@ -9,12 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
+from kubernetes.client import Configuration
 
 from huleedu_operator.controller import main
 from huleedu_operator.controller.index import ENDPOINT_SLICE, POD, SPEC, STATUS, ChildIndex
 from huleedu_operator.controller.kinds import CHILD_KINDS, ENDPOINT_SLICE_KIND, POD_KIND
 from huleedu_operator.controller.main import CORE_KINDS, Operator
-from huleedu_operator.controller.owned import _OwnedSink
+from huleedu_operator.controller.owned import _OwnedSink, owned_watches
 from huleedu_operator.controller.settings import OperatorSettings
 from huleedu_operator.controller.streams import _lines
 from huleedu_runtime import contract
@@ -167,3 +168,33 @@ def test_dropping_a_namespace_forgets_only_that_namespace() -> None:
     index.put("Deployment", child("b", "ns2", "b", "1"))
     index.drop_namespace("ns1")
     assert index.namespaces() == {"ns2"}
+
+
+def test_the_streams_do_not_bound_their_connections() -> None:
+    """Each loop holds a connection while it watches: a bound on connections is a bound
+    on the scopes watched (a pool of 100 starved the eleventh namespace's ten loops)."""
+
+    async def limit() -> int:
+        config = Configuration()
+        config.host = "https://127.0.0.1:1"
+        streams = owned_watches(config, CORE_KINDS, ChildIndex(), lambda *_: None)
+        session = streams._http()
+        try:
+            return session.connector.limit  # type: ignore[union-attr]
+        finally:
+            await streams.close()
+
+    assert asyncio.run(limit()) == 0
+
+
+def test_unsynced_names_the_feeds_not_listed_yet() -> None:
+    streams = owned_watches(Configuration(), CORE_KINDS, ChildIndex(), lambda *_: None)
+    streams._synced |= {("deployments", "team"), ("configmaps", None)}
+    missing = streams.unsynced("team")
+    assert "deployments" not in missing
+    assert "configmaps" not in missing
+    assert "services" in missing
+    assert not streams.synced("team")
+    streams._synced |= {(feed.name, None) for feed in streams.feeds}
+    assert streams.unsynced("team") == []
+    assert streams.synced("team")
