@@ -51,6 +51,7 @@ from huleedu_operator.controller.queue import WorkQueue
 from huleedu_operator.controller.reconcile import Reconciler
 from huleedu_operator.controller.settings import OperatorSettings
 from huleedu_operator.controller.streams import Streams
+from huleedu_operator.controller.terminating import namespace_watch
 from huleedu_operator.controller.topics import TopicCache, TopicSnapshot, affected
 from huleedu_operator.render import Capability
 
@@ -111,6 +112,9 @@ class Operator:
         self.own_streams = not settings.peering
         self._watch_started: dict[str | None, float] = {}
         self._impatient: set[str | None] = set()  # scopes warned of by _view_ready
+        # Pattern mode: the namespaces themselves, and those being deleted (let go of).
+        self.namespace_feed: Streams | None = None
+        self.terminating: set[str] = set()
         self.queue: WorkQueue | None = None
         self.reconciler: Reconciler | None = None
         self.crds: set[str] = set()
@@ -196,6 +200,11 @@ class Operator:
             )
         # Cluster-wide, or each listed namespace, from the start; with patterns, each
         # namespace from its first HuleEduService on (_parent_changed).
+        if self.namespaces.mode == "patterns":
+            self.namespace_feed = namespace_watch(
+                kube.config, self._namespace_terminating, self.terminating.discard
+            )
+            self.namespace_feed.watch(None)
         if self.namespaces.mode == "cluster":
             self._watch_scope(None)
         elif self.namespaces.mode == "namespaces":
@@ -236,7 +245,7 @@ class Operator:
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for streams in (self.foreign, self.owned):
+        for streams in (self.foreign, self.owned, self.namespace_feed):
             if streams is not None:
                 await streams.close()
         if self.reconciler is not None:
@@ -327,6 +336,8 @@ class Operator:
             # collector's work) remove them: orphaned ones (--cascade=orphan) are still
             # there for a successor of the same name, pods and endpoints included.
             self.index.release(key)
+        elif key[0] in self.terminating:
+            return False  # its namespace is being deleted: nothing can be made there
         else:
             previous = self.cache.put_parent(key, body)
             if previous is None and self.namespaces.mode == "patterns":
@@ -352,6 +363,20 @@ class Operator:
         if self.owned is not None:
             # Its DELETED events will not come now; a later watch lists it afresh.
             self.index.drop_namespace(namespace)
+
+    def _namespace_terminating(self, namespace: str) -> None:
+        """``namespace`` is being deleted (or is gone): forget its resources and stop
+        watching it now, not when their DELETED events come (controller/terminating.py)."""
+        if namespace in self.terminating:
+            return
+        self.terminating.add(namespace)
+        keys = [key for key in self.cache.parent_keys() if key[0] == namespace]
+        if keys:
+            log.info("namespace_terminating", namespace=namespace, resources=len(keys))
+        for key in keys:
+            self._parent_changed(key, None)
+        if any(s is not None and s.watching(namespace) for s in (self.foreign, self.owned)):
+            self._unwatch_if_empty(namespace)
 
     def _child_handler(self, kind: ChildKind) -> Any:
         async def on_child(event: dict[str, Any], **_: Any) -> None:
