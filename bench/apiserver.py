@@ -21,25 +21,14 @@ from typing import Any
 
 from tests.support.kube import Kube
 
+from huleedu_operator.api.v1alpha1 import PLURAL
+from huleedu_operator.controller.kinds import CHILD_KINDS
+
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
 READ_VERBS = frozenset({"GET", "LIST"})
 EXCLUDED = frozenset({"leases", "nodes"})
 # (resource, subresource) an owner of HuleEduServices writes; "" = the main resource.
-OWNED = frozenset(
-    {
-        ("huleeduservices", ""),
-        ("huleeduservices", "status"),
-        ("configmaps", ""),
-        ("deployments", ""),
-        ("services", ""),
-        ("poddisruptionbudgets", ""),
-        ("networkpolicies", ""),
-        ("horizontalpodautoscalers", ""),
-        ("scaledobjects", ""),
-        ("servicemonitors", ""),
-        ("podmonitors", ""),
-    }
-)
+OWNED = frozenset({(PLURAL, ""), (PLURAL, "status"), *((kind.plural, "") for kind in CHILD_KINDS)})
 _LINE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 

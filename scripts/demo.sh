@@ -76,7 +76,10 @@ if [[ -n "${KUBECONFIG:-}" ]]; then
     echo
     kubectl get hes -A -o wide
     echo
-    kubectl get deployments,services,configmaps,poddisruptionbudgets,pods -n "$NS" -l app.kubernetes.io/managed-by=huleedu-operator
+    # The child kinds every cluster serves, from the operator's one registry of them.
+    kinds=$(python -c 'from huleedu_operator.controller.kinds import CHILD_KINDS as K; print(",".join(k.plural for k in K if k.capability is None))')
+    selector=$(python -c 'from huleedu_operator.api.identity import MANAGED_SELECTOR; print(MANAGED_SELECTOR)')
+    kubectl get "$kinds,pods" -n "$NS" -l "$selector"
     echo
     echo "demo: done. The operator keeps running; stop it with: scripts/demo.sh stop"
     exit 0

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from support.operator import OperatorProcess, apply, get_hes, hes, ready
 
@@ -33,22 +32,10 @@ NAMESPACES = 14
 
 
 @pytest.fixture
-def many_namespaces(core_v1: client.CoreV1Api) -> Iterator[list[str]]:
+def many_namespaces(namespace_factory: Callable[..., str]) -> list[str]:
+    """NAMESPACES new namespaces whose names share a prefix no other test uses."""
     prefix = f"many-{uuid.uuid4().hex[:6]}"
-    names = [f"{prefix}-{i}" for i in range(NAMESPACES)]
-    for name in names:
-        core_v1.create_namespace(
-            client.V1Namespace(
-                metadata=client.V1ObjectMeta(name=name, labels={"huleedu.test/ephemeral": "true"})
-            )
-        )
-    yield names
-    for name in names:
-        try:
-            core_v1.delete_namespace(name, propagation_policy="Background")
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+    return [namespace_factory(prefix) for _ in range(NAMESPACES)]
 
 
 def test_every_namespace_of_a_pattern_reports_its_pods(
@@ -59,7 +46,7 @@ def test_every_namespace_of_a_pattern_reports_its_pods(
     custom_objects: client.CustomObjectsApi,
     tmp_path: Path,
 ) -> None:
-    pattern = many_namespaces[0].rsplit("-", 1)[0] + "-*"
+    pattern = many_namespaces[0].rsplit("-", 1)[0] + "-*"  # <prefix>-<random>
     log_path = tmp_path / "operator.log"
     with OperatorProcess(kubeconfig, log_path, namespaces=pattern, start=False) as operator:
         for namespace in many_namespaces:

@@ -13,6 +13,7 @@ from typing import Any
 
 from kubernetes import client
 
+from huleedu_operator.api.identity import CONFIG_CHECKSUM_ANNOTATION
 from support.operator import OperatorProcess, apply, condition, exists, get_hes, hes, ready
 
 
@@ -96,7 +97,7 @@ def test_update_rolls_the_deployment_and_delete_collects_children(
     apply(kubectl, hes("app", namespace, **spec))
     wait_until(lambda: ready(custom_objects, namespace, "app"), timeout=90)
     before = apps_v1.read_namespaced_deployment("app", namespace)
-    checksum = before.spec.template.metadata.annotations["huleedu.io/config-checksum"]
+    checksum = before.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION]
 
     spec.update(
         image="example/app:2.0", settings={"FEATURE": "b"}, kafka={"topics": ["t.one", "t.two"]}
@@ -110,7 +111,7 @@ def test_update_rolls_the_deployment_and_delete_collects_children(
         return (
             c.image == "example/app:2.0"
             and env.get("FEATURE") == "b"
-            and d.spec.template.metadata.annotations["huleedu.io/config-checksum"] != checksum
+            and d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION] != checksum
         )
 
     wait_until(rolled, timeout=60, message="update did not reach the Deployment")

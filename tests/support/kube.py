@@ -21,29 +21,25 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from huleedu_operator.api.identity import MANAGED_SELECTOR as MANAGED_SELECTOR
+from huleedu_operator.api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
+from huleedu_operator.controller.kinds import BY_KIND
 
 from .ground import kubeconfig_path as kubeconfig_path
 
 REPO = Path(__file__).resolve().parents[2]
 CRD = REPO / "crds" / "huleedu.io_huleeduservices.yaml"
-HES_PATH = "/apis/huleedu.io/v1alpha1"
+HES_PATH = f"/apis/{GROUP}/{VERSION}"
 BENCH_LABEL = "huleedu.test/ephemeral"
 
 Body = dict[str, Any]
 
-PLURAL_PATHS = {
-    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
-    "Service": "/api/v1/namespaces/{ns}/services",
-    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
-    "PodDisruptionBudget": "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets",
-    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
-    "HorizontalPodAutoscaler": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
-    "HuleEduService": HES_PATH + "/namespaces/{ns}/huleeduservices",
-}
-
 
 def collection(kind: str, namespace: str) -> str:
-    return PLURAL_PATHS[kind].format(ns=namespace)
+    """The API path of ``kind``'s collection in ``namespace``: a HuleEduService or any
+    child kind of the operator's registry (controller/kinds.py)."""
+    if kind == KIND:
+        return f"{HES_PATH}/namespaces/{namespace}/{PLURAL}"
+    return BY_KIND[kind].path(namespace)
 
 
 class Kube:
@@ -159,7 +155,7 @@ class Kube:
         pods (kwok has no kubelet to hurry them) keep a namespace around for minutes.
         """
         for path in (
-            f"{HES_PATH}/namespaces/{name}/huleeduservices",
+            f"{HES_PATH}/namespaces/{name}/{PLURAL}",
             f"/apis/apps/v1/namespaces/{name}/deployments",
             f"/apis/apps/v1/namespaces/{name}/replicasets",
         ):

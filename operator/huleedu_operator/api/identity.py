@@ -18,3 +18,6 @@ FOREIGN_SELECTOR: Final = f"{contract.LABEL_MANAGED_BY}!={contract.MANAGED_BY_VA
 APPLIED_HASH: Final = "huleedu.io/applied-hash"
 # On a HuleEduService: "true" lets it adopt orphans the operator made (ownership.py).
 ADOPT_ANNOTATION: Final = "huleedu.io/adopt-orphans"
+# On a Deployment's pod template: the hash of the Kafka settings ConfigMap, so a change
+# of it rolls the pods.
+CONFIG_CHECKSUM_ANNOTATION: Final = "huleedu.io/config-checksum"

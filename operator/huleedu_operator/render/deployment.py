@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from huleedu_operator.api.identity import CONFIG_CHECKSUM_ANNOTATION
 from huleedu_operator.api.v1alpha1 import (
     DEFAULT_TOPOLOGY_KEYS,
     HuleEduService,
@@ -31,7 +32,6 @@ from huleedu_operator.render.plan import Plan
 from huleedu_operator.render.volumes import single_pod_storage, user_volumes
 from huleedu_runtime import contract
 
-CONFIG_CHECKSUM_ANNOTATION = "huleedu.io/config-checksum"
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
 TMP_VOLUME = "tmp"
 TLS_VOLUME = "kafka-tls"

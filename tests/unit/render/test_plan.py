@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from cases.valid_resources import VALID_CASES, ValidCase
+from huleedu_operator.api.identity import CONFIG_CHECKSUM_ANNOTATION
 from huleedu_operator.render import (
     Rendered,
     effective_image,
@@ -21,7 +22,6 @@ from huleedu_operator.render import (
     selector_string,
     service_url,
 )
-from huleedu_operator.render.deployment import CONFIG_CHECKSUM_ANNOTATION
 
 pytestmark = pytest.mark.unit
 

@@ -15,13 +15,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from huleedu_operator.api.identity import CONFIG_CHECKSUM_ANNOTATION
 from huleedu_operator.api.v1alpha1 import (
     HuleEduService,
     looks_like_a_credential,
     reserved_env_names,
 )
 from huleedu_operator.render import Capability, RenderDefaults, Rendered, render
-from huleedu_operator.render.deployment import CONFIG_CHECKSUM_ANNOTATION
 from huleedu_runtime import contract
 
 pytestmark = pytest.mark.unit
