@@ -367,7 +367,7 @@ class Operator:
     def _namespace_terminating(self, namespace: str) -> None:
         """``namespace`` is being deleted (or is gone): forget its resources and stop
         watching it now, not when their DELETED events come (controller/terminating.py)."""
-        if namespace in self.terminating:
+        if namespace in self.terminating or not self.namespaces.matches(namespace):
             return
         self.terminating.add(namespace)
         keys = [key for key in self.cache.parent_keys() if key[0] == namespace]

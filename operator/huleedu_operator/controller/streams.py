@@ -49,6 +49,10 @@ Scope = str | None  # a namespace, or None: the whole cluster
 Body = dict[str, Any]
 
 
+class _Expired(Exception):
+    """The server ended a watch with an ERROR event (410 Gone: list again); routine."""
+
+
 class Sink(Protocol):
     """Where one collection's objects go."""
 
@@ -100,6 +104,7 @@ class Streams:
         self._tasks: dict[Scope, list[asyncio.Task[None]]] = {}
         self._synced: set[tuple[str, Scope]] = set()
         self._stopping: set[asyncio.Task[None]] = set()
+        self._failing: set[tuple[str, Scope]] = set()  # warned of until they list again
         self._session: aiohttp.ClientSession | None = None
 
     # --- scopes ----------------------------------------------------------------------
@@ -176,12 +181,21 @@ class Streams:
                     if version is None:
                         version = await self._list(feed, scope)
                         self._synced.add((feed.name, scope))
+                        if (feed.name, scope) in self._failing:
+                            self._failing.discard((feed.name, scope))
+                            log.info("stream_recovered", feed=feed.name, scope=scope)
                     # A watch the server ends (timeoutSeconds) resumes where it stopped.
                     version = await self._stream(feed, scope, version)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the API server is away, a 410, a broken stream
-                    log.debug("stream_retry", feed=feed.name, scope=scope, error=str(exc))
+                    if not isinstance(exc, _Expired) and (feed.name, scope) not in self._failing:
+                        # Once per failing stretch (it retries every RETRY_SECONDS): a
+                        # refused LIST (RBAC) must not be silent.
+                        self._failing.add((feed.name, scope))
+                        log.warning("stream_retry", feed=feed.name, scope=scope, error=str(exc))
+                    else:
+                        log.debug("stream_retry", feed=feed.name, scope=scope, error=str(exc))
                     metrics.ERRORS.labels(reason="stream").inc()
                     self._synced.discard((feed.name, scope))
                     feed.sink.lost(scope)
@@ -230,7 +244,7 @@ class Streams:
                 kind = event.get("type")
                 body = event.get("object") or {}
                 if kind == "ERROR":  # 410 Gone and the like: list again
-                    raise RuntimeError(str(body.get("message")))
+                    raise _Expired(str(body.get("message")))
                 version = str((body.get("metadata") or {}).get("resourceVersion") or version)
                 if kind != "BOOKMARK":
                     feed.sink.event(kind, body)
