@@ -204,6 +204,7 @@ class Streams:
         finally:
             if scope not in self._tasks:  # else a new loop of the scope took over
                 self._synced.discard((feed.name, scope))
+                self._failing.discard((feed.name, scope))
                 feed.sink.stopped(scope)
 
     async def _list(self, feed: Feed, scope: Scope) -> str:

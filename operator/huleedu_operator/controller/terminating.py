@@ -58,10 +58,9 @@ class _NamespaceSink:
         if going:
             self._known.discard(name)
             self.terminating(name)
-        else:
-            if name not in self._known:
-                self._known.add(name)
-                self.alive(name)
+        elif name not in self._known:
+            self._known.add(name)
+            self.alive(name)
 
     def lost(self, scope: Scope) -> None:
         return None
