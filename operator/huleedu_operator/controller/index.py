@@ -152,6 +152,8 @@ class ChildIndex:
         self._deleted: dict[OwnerKey, set[ChildKey]] = defaultdict(set)
         # (owner, kind, name) -> sequence number of the last change, deletions included.
         self._stamps: dict[tuple[OwnerKey, str, str], int] = {}
+        # kind -> when it was last dropped (its CRD deleted): older answers are void.
+        self._dropped: dict[str, int] = {}
         self._seq = 0
 
     def _stamp(self, owner: OwnerKey, kind: str, name: str) -> None:
@@ -184,11 +186,30 @@ class ChildIndex:
 
     # --- children ------------------------------------------------------------------
 
-    def put(self, kind: str, body: dict[str, Any]) -> OwnerKey | None:
+    def put(self, kind: str, body: dict[str, Any], since: int | None = None) -> OwnerKey | None:
         """Record ``body``; returns its owner when the view of it changed (so the owner
-        needs a reconcile), None when it did not or the body names no owner."""
+        needs a reconcile), None when it did not or the body names no owner.
+
+        ``since``: ``body`` answers a request sent at that :meth:`mark` (an apply, a
+        read). If a watch event of the child arrived meanwhile, the watch knows better
+        and ``body`` is not kept: under load the watch can deliver the Deployment's
+        status update before the reconcile resumes with its apply's answer, and the
+        older answer would stay the view ("0/1 available" with the pod ready) until the
+        next resync, since nothing changes any more. The other way round is harmless:
+        every write is an event, so a view older than the answer is brought up to date.
+        """
+        if since is not None and self._stale(kind, body, since):
+            return None
         changed = self._put(kind, body)
         return changed[0] if changed else None
+
+    def _stale(self, kind: str, body: dict[str, Any], since: int) -> bool:
+        """The view learnt of this child (or its kind's CRD went) after ``since``."""
+        owner = owner_of(body)
+        if owner is None:
+            return False
+        stamp = self._stamps.get((owner, kind, body["metadata"]["name"]), 0)
+        return max(stamp, self._dropped.get(kind, 0)) > since
 
     def _put(self, kind: str, body: dict[str, Any]) -> tuple[OwnerKey, str] | None:
         owner = owner_of(body)
@@ -229,7 +250,9 @@ class ChildIndex:
         return held.body() if held is not None else None
 
     def drop_kind(self, kind: str) -> set[OwnerKey]:
-        """Every child of ``kind`` is gone (its CRD was deleted, which deletes them all)."""
+        """Every child of ``kind`` is gone (its CRD was deleted, which deletes them all),
+        and so is any object of it that a request in flight will answer with."""
+        self._dropped[kind] = self.mark()
         owners = set()
         for owner, children in self._children.items():
             for child in [c for c in children if c[0] == kind]:

@@ -342,10 +342,11 @@ class Reconciler:
             # is cheaper than a needless write and is what makes a restart write-free. (A
             # child the watch saw deleted is known to be gone: restoring it needs none;
             # nor does one whose name no other object holds, see :meth:`_free`.)
+            sent = self.index.mark()
             live = await self._read(kind, key[0], name)
             if live is not None:
                 live.setdefault("kind", kind)
-                self.index.put(kind, live)
+                self.index.put(kind, live, since=sent)
         verdict = Verdict.OURS
         if live is not None:
             ownership = classify(live, parent)
@@ -368,6 +369,7 @@ class Reconciler:
                 return
         if verdict is not Verdict.ADOPT and up_to_date(child, live):
             return
+        sent = self.index.mark()  # what the watch says after this is newer than the answer
         try:
             result = await self.kube.apply(child)
         except ApiException as exc:
@@ -383,7 +385,7 @@ class Reconciler:
                 raise RetryableError(f"{label}: {exc.status} {exc.reason}") from exc
         except OSError as exc:  # connection refused / reset while the API server is down
             raise RetryableError(f"{label}: {exc}") from exc
-        self.index.put(kind, result)
+        self.index.put(kind, result, since=sent)
         metrics.CHILDREN_APPLIED.labels(kind=kind).inc()
         if verdict is Verdict.ADOPT:
             outcome.adopted.append(label)

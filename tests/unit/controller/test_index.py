@@ -290,3 +290,62 @@ def test_other_kinds_keep_no_status() -> None:
     budget["status"]["currentHealthy"] = 0
     assert index.put("PodDisruptionBudget", budget) is None
     assert "status" not in (index.get(OWNER, "PodDisruptionBudget", "svc") or {})
+
+
+def deployment(rv: str, available: int) -> dict[str, Any]:
+    body = child("svc", rv)
+    body["status"] = {"replicas": 1, "availableReplicas": available}
+    return body
+
+
+def test_an_apply_answer_older_than_a_watch_event_since_the_request_is_not_kept() -> None:
+    """The defect: under load, the watch delivered the Deployment's status update
+    (available 1) before the reconcile resumed with its apply's answer (available 0,
+    the object as created); the answer overwrote the newer view and the resource said
+    "0/1 available" until the next resync, as nothing changed any more."""
+    index = ChildIndex()
+    sent = index.mark()  # the apply request goes out
+    index.observe("Deployment", deployment("100", 0), deleted=False)  # ADDED
+    index.observe("Deployment", deployment("105", 1), deleted=False)  # status: available
+    assert index.put("Deployment", deployment("100", 0), since=sent) is None
+    kept = index.get(OWNER, "Deployment", "svc")
+    assert kept is not None
+    assert kept["status"]["availableReplicas"] == 1
+
+
+def test_an_answer_is_kept_when_no_event_came_since_the_request() -> None:
+    index = ChildIndex()
+    index.observe("Deployment", deployment("90", 0), deleted=False)
+    sent = index.mark()
+    assert index.put("Deployment", deployment("100", 1), since=sent) == OWNER
+    assert index.get(OWNER, "Deployment", "svc")["metadata"]["resourceVersion"] == "100"  # type: ignore[index]
+
+
+def test_an_answer_does_not_bring_back_a_child_the_watch_saw_deleted_since() -> None:
+    index = ChildIndex()
+    sent = index.mark()
+    index.observe("Deployment", deployment("100", 0), deleted=True)
+    assert index.put("Deployment", deployment("100", 0), since=sent) is None
+    assert index.get(OWNER, "Deployment", "svc") is None
+    assert index.deleted(OWNER, "Deployment", "svc")
+
+
+def monitor() -> dict[str, Any]:
+    body = child("svc", "300")
+    body["kind"] = "ServiceMonitor"
+    return body
+
+
+def test_an_answer_to_a_request_sent_before_its_kind_was_dropped_is_not_kept() -> None:
+    """The CI failure of the capability flap: the CRD's deletion deleted the
+    ServiceMonitors, their DELETED events queued reconciles, and an apply already in
+    flight when the CRD was found terminating answered after the kind was dropped. Kept,
+    that answer said the ServiceMonitor existed, so when the CRD came back nothing
+    re-created it (no watch event ever removed it: kopf had stopped that watch)."""
+    index = ChildIndex()
+    sent = index.mark()
+    index.drop_kind("ServiceMonitor")
+    assert index.put("ServiceMonitor", monitor(), since=sent) is None
+    assert index.get(OWNER, "ServiceMonitor", "svc") is None
+    later = index.mark()
+    assert index.put("ServiceMonitor", monitor(), since=later) == OWNER
