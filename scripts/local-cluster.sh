@@ -191,39 +191,42 @@ status:
 EOF
 }
 
-# ours_alive PID: the process runs (not a zombie: its cmdline is empty then) and is one of
-# ours (its command line mentions our cluster dir), so a reused pid is never signalled.
-ours_alive() {
+# ours PID: the process is one of ours (its command line mentions our cluster dir), so a
+# reused pid is never signalled.
+ours() {
     tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$CLUSTER_DIR"
 }
 
-# Processes kwokctl started for our cluster, from its pid files.
+# Processes kwokctl started for our cluster, from its pid files: "PID START" lines, START
+# the process's start time (see proc_alive in lib/common.sh).
 cluster_pids() {
     local f pid
     [[ -d "$CLUSTER_DIR/pids" ]] || return 0
     for f in "$CLUSTER_DIR"/pids/*.pid; do
         [[ -f "$f" ]] || continue
         pid=$(tr -dc '0-9' <"$f")
-        if [[ -n "$pid" ]] && ours_alive "$pid"; then
-            echo "$pid"
+        if [[ -n "$pid" ]] && ours "$pid"; then
+            echo "$pid $(proc_start_time "$pid")"
         fi
     done
 }
 
 stop_cluster() {
-    local pids pid i alive
-    pids=$(cluster_pids)
+    local procs pid start i alive
+    procs=$(cluster_pids)
     if [[ -d "$CLUSTER_DIR" && -x "$KWOK_DIR/kwokctl" ]]; then
-        # kwokctl SIGKILLs each component by the pid in its pid file.
+        # kwokctl SIGKILLs each component by the pid in its pid file, and returns before
+        # the kernel has closed their files (and so their listening sockets).
         kwokctl delete cluster --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_PATH" >"$STATE_DIR/kwokctl-delete.log" 2>&1 9>&- ||
             log "kwokctl delete cluster failed (see $STATE_DIR/kwokctl-delete.log); stopping by pid"
     fi
-    # Whatever kwokctl left: TERM after 2s, KILL after 10s, by pid only.
-    for i in $(seq 1 50); do
+    # Until every one has let go of everything (zombie or gone): TERM after 2 s, KILL after
+    # 10 s, by pid and start time only; then up to 5 s more.
+    for i in $(seq 1 75); do
         alive=""
-        for pid in $pids; do
-            if ours_alive "$pid"; then alive+=" $pid"; fi
-        done
+        while read -r pid start; do
+            [[ -n "$pid" ]] && proc_alive "$pid" "$start" && alive+=" $pid"
+        done <<<"$procs"
         [[ -z "$alive" ]] && return 0
         if ((i == 10)); then
             log "still running after kwokctl delete:$alive; sending TERM"
@@ -236,6 +239,8 @@ stop_cluster() {
         fi
         sleep 0.2
     done
+    log "still exiting 15 s after KILL:$alive"
+    return 1
 }
 
 # One up/down at a time per state dir. Never held by the cluster's own processes.
@@ -260,7 +265,7 @@ cmd_up() {
     fi
     if [[ -d "$CLUSTER_DIR" ]]; then
         log "found a stale cluster in $CLUSTER_DIR; removing it first"
-        stop_cluster
+        stop_cluster || die "the stale cluster's processes would not exit (see above)"
     fi
     rm -rf "$KWOK_WORKDIR" "$KUBECONFIG_PATH"
     local real_node=1
@@ -285,7 +290,7 @@ cmd_up() {
         --wait 3m >"$STATE_DIR/kwokctl-create.log" 2>&1 9>&-; then
         tail -n 40 "$STATE_DIR/kwokctl-create.log" >&2
         log "component logs: $CLUSTER_DIR/logs/"
-        stop_cluster
+        stop_cluster || true
         die "kwokctl create cluster failed"
     fi
     log "control plane up in $(fmt_duration $((SECONDS - t0)))"
@@ -320,10 +325,7 @@ cmd_down() {
     fi
     # The real node first: the kubelet needs the API server to delete its pods.
     node_down
-    stop_cluster
-    local left
-    left=$(cluster_pids)
-    [[ -z "$left" ]] || die "processes still running after down: $left"
+    stop_cluster || die "processes still running after down (see above)"
     rm -rf "$KWOK_WORKDIR" "$KUBECONFIG_PATH" "$STATE_DIR/kwokctl-create.log" "$STATE_DIR/kwokctl-delete.log"
     log "stopped; state removed"
 }
@@ -338,9 +340,10 @@ cmd_status() {
         kc get nodes --no-headers 2>/dev/null | sed 's/^/  node: /'
         node_status
         local pid
-        for pid in $(cluster_pids); do
+        while read -r pid _; do
+            [[ -n "$pid" ]] || continue
             printf '  pid %s: %s\n' "$pid" "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null || echo '?')")"
-        done
+        done <<<"$(cluster_pids)"
         return 0
     fi
     echo "not running (kubeconfig $KUBECONFIG_PATH)"

@@ -28,6 +28,22 @@ need() {
     command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH: $2"
 }
 
+# proc_start_time PID: field 22 of /proc/PID/stat (counted after the command name, which
+# may hold spaces): with the pid it names one process, so a reused pid is never ours.
+proc_start_time() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'
+}
+
+# proc_alive PID START: that process still holds what it held, its sockets included. Not
+# its cmdline: a killed process drops its memory (and so its cmdline) before its files,
+# and a big Go daemon can keep its listening sockets for a while after (CI saw kwokctl's
+# 127.0.0.1:32764 still listening after `down`). Only a zombie has let go of everything.
+proc_alive() {
+    local stat
+    stat=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n "$stat" && "${stat:0:1}" != Z && "$(awk '{print $20}' <<<"$stat")" == "$2" ]]
+}
+
 # fmt_duration SECONDS -> "1m05s"
 fmt_duration() {
     local s=$1

@@ -206,18 +206,11 @@ start_daemon() {
     echo "$pid $(proc_start_time "$pid")" >"$NODE_PIDS/$name.pid"
 }
 
-proc_start_time() {
-    # Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces).
-    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'
-}
-
 node_pid() {
     local f="$NODE_PIDS/$1.pid" pid start
     [[ -f "$f" ]] || return 1
     read -r pid start <"$f"
-    [[ -n "$pid" && -n "$start" && "$(proc_start_time "$pid")" == "$start" ]] || return 1
-    # A zombie is not alive.
-    [[ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)" != Z ]] || return 1
+    [[ -n "$pid" && -n "$start" ]] && proc_alive "$pid" "$start" || return 1
     echo "$pid"
 }
 
@@ -230,11 +223,13 @@ stop_daemon() {
     [[ -f "$f" ]] || return 0
     if pid=$(node_pid "$name"); then
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 50); do
+        # TERM, KILL after 10 s, then up to 5 s more for the kernel to close its files.
+        for i in $(seq 1 75); do
             node_pid_alive "$name" || break
             ((i == 50)) && kill -KILL "$pid" 2>/dev/null
             sleep 0.2
         done
+        node_pid_alive "$name" && log "$name (pid $pid) still exiting 15 s after KILL"
     fi
     rm -f "$f"
 }
