@@ -47,6 +47,11 @@ class Cache:
         packed = self._parents.get(key)
         return orjson.loads(packed) if packed is not None else None
 
+    def resource_version(self, key: OwnerKey) -> str | None:
+        """The resourceVersion of the view's copy of the parent (None: not held)."""
+        body = self.parent(key)
+        return None if body is None else body["metadata"].get("resourceVersion")
+
     def parents(self) -> Iterator[tuple[OwnerKey, dict[str, Any]]]:
         for key in list(self._parents):
             body = self.parent(key)

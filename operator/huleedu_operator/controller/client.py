@@ -80,13 +80,14 @@ class Kube:
         body: Any = None,
         query: list[tuple[str, str]] | None = None,
         content_type: str = "application/json",
+        accept: str = http.FULL,
     ) -> Any:
         """One request; ``body`` is a dict (sent as JSON, which is valid YAML)."""
         metrics.API_REQUESTS.labels(verb=method).inc()
         url = self.config.host.rstrip("/") + path
         if query:
             url += "?" + urlencode(query)
-        headers = {"Accept": "application/json", **http.auth_headers(self.config)}
+        headers = {"Accept": accept, **http.auth_headers(self.config)}
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
@@ -145,9 +146,13 @@ class Kube:
         path = api_path("apis", "events.k8s.io", "v1", "namespaces", namespace, "events")
         await self._raw("POST", path, event)
 
-    async def list(self, path: str, label_selector: str | None = None) -> list[dict[str, Any]]:
-        """Every object of the collection at ``path``, in pages of 500. List items carry
-        no ``kind``; callers that need it set it."""
+    async def list(
+        self, path: str, label_selector: str | None = None, metadata_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every object of the collection at ``path``, in pages of 500 (``metadata_only``:
+        each item's metadata alone). List items carry no ``kind``; callers that need it
+        set it."""
+        accept = http.METADATA_LIST if metadata_only else http.FULL
         items: list[dict[str, Any]] = []
         token = ""
         while True:
@@ -156,7 +161,7 @@ class Kube:
                 query.append(("labelSelector", label_selector))
             if token:
                 query.append(("continue", token))
-            page: dict[str, Any] = await self._raw("GET", path, None, query)
+            page: dict[str, Any] = await self._raw("GET", path, None, query, accept=accept)
             items.extend(page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:

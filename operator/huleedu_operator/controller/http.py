@@ -9,6 +9,12 @@ import ssl
 import aiohttp
 from kubernetes.client import Configuration
 
+# What a request accepts: the whole object, or its metadata only (PartialObjectMetadata:
+# name, labels, owners, resourceVersion; a fraction of the bytes to send and decode).
+FULL = "application/json"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
 # aiohttp closes a connection idle for 15 s by default; a new one costs a TLS handshake,
 # which a burst of reconciles after a quiet minute (a drift storm) would pay per request.
 KEEPALIVE_SECONDS = 120.0

@@ -96,6 +96,32 @@ def _established(body: dict[str, Any]) -> bool:
     return False
 
 
+async def parents_as_served(
+    kube: Kube, cache: Cache, namespace: str
+) -> dict[OwnerKey, dict[str, Any] | None]:
+    """The namespace's HuleEduServices as the API server holds them: None for one the
+    view holds at the same resourceVersion (unchanged), else its whole object. Their
+    metadata first: an idle resync of 3000 parents then decodes some 0.5 KiB of each
+    instead of the whole object with its managedFields. Only when one differs is the
+    namespace listed in full (RBAC grants list, not get, on HuleEduServices)."""
+    path = api_path("apis", GROUP, VERSION, "namespaces", namespace, PLURAL)
+    versions = {
+        (namespace, item["metadata"]["name"]): item["metadata"].get("resourceVersion")
+        for item in await kube.list(path, metadata_only=True)
+    }
+    listed: dict[OwnerKey, dict[str, Any] | None] = {
+        key: None
+        for key, version in versions.items()
+        if version is not None and version == cache.resource_version(key)
+    }
+    if len(listed) < len(versions):
+        for body in await kube.list(path):
+            key = (namespace, body["metadata"]["name"])
+            if key not in listed:
+                listed[key] = body
+    return listed
+
+
 class Operator:
     """All the operator's moving parts; one instance per process (or per test)."""
 
@@ -493,17 +519,16 @@ class Operator:
         for namespace in namespaces:
             before = self.index.mark()
             try:
-                parents = await kube.list(
-                    api_path("apis", GROUP, VERSION, "namespaces", namespace, PLURAL)
-                )
+                listed = await parents_as_served(kube, self.cache, namespace)
             except Exception as exc:
                 log.warning("resync_list_failed", namespace=namespace, error=str(exc))
                 continue
-            listed = {(namespace, p["metadata"]["name"]): p for p in parents}
             known = [k for k in self.cache.parent_keys() if k[0] == namespace]
             for key in set(known) | set(listed):
                 if self._parent_stamps.get(key, 0) > before:
                     continue
+                if key in listed and listed[key] is None:
+                    continue  # unchanged since the view's copy
                 body = listed.get(key)
                 if body is None:
                     metrics.RESYNC_REPAIRS.labels(kind="HuleEduService").inc()

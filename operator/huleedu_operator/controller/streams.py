@@ -38,9 +38,6 @@ from huleedu_operator.controller import http, metrics
 
 log = structlog.get_logger("huleedu_operator.streams")
 
-FULL = "application/json"
-METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-METADATA_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 PAGE = 500
 RETRY_SECONDS = 2.0
 WATCH_SECONDS = 300
@@ -210,7 +207,7 @@ class Streams:
     async def _list(self, feed: Feed, scope: Scope) -> str:
         items: list[Body] = []
         query: dict[str, str] = {"labelSelector": feed.selector, "limit": str(PAGE)}
-        accept = METADATA_LIST if feed.metadata_only else FULL
+        accept = http.METADATA_LIST if feed.metadata_only else http.FULL
         feed.sink.listing(scope)
         while True:
             async with self._http().get(
@@ -234,7 +231,7 @@ class Streams:
             "resourceVersion": version,
             "timeoutSeconds": str(WATCH_SECONDS),
         }
-        accept = METADATA_ONE if feed.metadata_only else FULL
+        accept = http.METADATA_ONE if feed.metadata_only else http.FULL
         timeout = aiohttp.ClientTimeout(total=None, sock_read=WATCH_SECONDS + 30)
         async with self._http().get(
             self._url(feed, scope), params=query, headers=self._headers(accept), timeout=timeout
