@@ -5,6 +5,11 @@ The Prometheus Operator's CRDs appear: resources get ServiceMonitors and lose th
 They vanish briefly: nothing changes in any pod template, and the ServiceMonitors are
 re-created when the CRDs return. They stay gone past the grace period: scraping falls
 back to annotations. The operator here runs with a 20 s grace period (default 600 s).
+
+The optional kinds are streamed by the operator's own loops, started while their CRDs
+are served and stopped the moment they go: kopf's watch of a kind whose CRD had just gone
+answered 404 before kopf's discovery noticed, and that error stopped the whole operator
+(CI, twice, under load: "ServiceMonitor not re-created").
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ def test_a_brief_crd_flap_changes_no_pod_template_and_a_long_loss_falls_back(
     def annotations() -> dict[str, str]:
         return dict(deployment().spec.template.metadata.annotations or {})
 
+    def watches() -> float:
+        return operator.metric('huleedu_operator_watches{feed="servicemonitors"}')
+
     def monitor_exists() -> bool:
         return exists(
             lambda: custom_objects.get_namespaced_custom_object(
@@ -79,14 +87,18 @@ def test_a_brief_crd_flap_changes_no_pod_template_and_a_long_loss_falls_back(
         wait_until(lambda: ready(custom_objects, namespace, "scraped"), timeout=90)
         assert annotations().get("prometheus.io/scrape") == "true"
 
+        assert watches() == 0, "a loop for a kind whose CRD is not served"
+
         monitoring_crds(kubectl, "apply")
         wait_until(monitor_exists, timeout=60, message="ServiceMonitor never appeared")
         wait_until(lambda: "prometheus.io/scrape" not in annotations(), timeout=30)
         generation = deployment().metadata.generation
+        assert watches() >= 1, "ServiceMonitors are not streamed by the operator's own loop"
 
         # A flap shorter than the grace period.
         monitoring_crds(kubectl, "delete")
         lost = time.monotonic()
+        wait_until(lambda: watches() == 0, timeout=10, message="the loop outlived its CRD")
         time.sleep(5)
         monitoring_crds(kubectl, "apply")
         wait_until(monitor_exists, timeout=60, message="ServiceMonitor not re-created")
@@ -103,5 +115,6 @@ def test_a_brief_crd_flap_changes_no_pod_template_and_a_long_loss_falls_back(
             message="annotations did not come back after the grace period",
         )
         assert time.monotonic() - lost >= GRACE - 1, "fell back before the grace period ended"
+        assert operator.running(), operator.log_tail()
     finally:
         monitoring_crds(kubectl, "delete")

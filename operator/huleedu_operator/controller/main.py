@@ -6,11 +6,19 @@ annotation and in ``status`` on every change, which costs writes per resource an
 make an idle operator busy; and reconciliation has more triggers than the parent's own
 changes (children drifting, pods failing, capabilities appearing). Every trigger
 enqueues the owner's key and one idempotent reconcile serves them all. kopf still does
-what it is good at: watching the HuleEduServices and the optional CRD kinds, peering for
-HA, the liveness endpoint, and its lifecycle. The children of the kinds every cluster
-serves, and their pods and endpoint slices, are streamed by the operator's own loops
-(controller/owned.py: a fraction of kopf's CPU per event), except with peering: kopf
-pauses its watches while another replica leads, and then watches those too.
+what it is good at: watching the HuleEduServices and the CRDs, peering for HA, the
+liveness endpoint, and its lifecycle. The children, and their pods and endpoint slices,
+are streamed by the operator's own loops (controller/owned.py: a fraction of kopf's CPU
+per event), except with peering: kopf pauses its watches while another replica leads,
+and then watches those too.
+
+The loops of an optional kind (ServiceMonitor, ScaledObject, HTTPRoute) run only while
+its capability is served: started when its CRDs are Established, stopped the moment one
+goes. kopf watched them before, and its watch of a kind whose CRD had just been deleted
+could reconnect before kopf's own discovery noticed; the 404 it got then is not retried
+but raised, and it stopped the whole operator (kopf 1.45; the CRD flap tests, twice in
+CI under load). Our loops retry every error. With peering kopf still watches them, and
+such a crash restarts the pod.
 
 No finalizers are added: children are garbage-collected through ownerReferences, so a
 stopped operator never blocks a deletion.
@@ -60,6 +68,10 @@ log = structlog.get_logger("huleedu_operator")
 CAPABILITY_CRD_NAMES = frozenset().union(*CAPABILITY_CRDS.values())
 # The kinds every cluster serves; the rest come with optional CRDs.
 CORE_KINDS = tuple(kind for kind in CHILD_KINDS if kind.capability is None)
+OPTIONAL_KINDS: dict[Capability, tuple[ChildKind, ...]] = {
+    capability: tuple(kind for kind in CHILD_KINDS if kind.capability is capability)
+    for capability in CAPABILITY_CRDS
+}
 OBSERVED_KINDS = (POD_KIND, ENDPOINT_SLICE_KIND)
 # How long a reconcile waits for the first LIST of its namespace's children before it
 # goes ahead without it (the watch may be refused, e.g. by RBAC).
@@ -135,6 +147,8 @@ class Operator:
         self.foreign: Streams | None = None
         # Our own streams of the core children (None: kopf watches them, with peering).
         self.owned: Streams | None = None
+        # The same for the optional kinds, per capability; each runs while it is served.
+        self.optional: dict[Capability, Streams] = {}
         self.own_streams = not settings.peering
         self._watch_started: dict[str | None, float] = {}
         self._impatient: set[str | None] = set()  # scopes warned of by _view_ready
@@ -193,9 +207,7 @@ class Operator:
         kopf.on.startup(registry=reg)(self._startup)
         kopf.on.cleanup(registry=reg)(self._cleanup)
         kopf.on.event(GROUP, VERSION, PLURAL, registry=reg)(self._on_resource)  # type: ignore[arg-type]
-        kopf_kinds = [kind for kind in CHILD_KINDS if kind not in CORE_KINDS]
-        if not self.own_streams:
-            kopf_kinds += [*CORE_KINDS, *OBSERVED_KINDS]
+        kopf_kinds = [] if self.own_streams else [*CHILD_KINDS, *OBSERVED_KINDS]
         for kind in kopf_kinds:
             kopf.on.event(kind.group, kind.version, kind.plural, registry=reg)(
                 self._child_handler(kind)
@@ -224,6 +236,10 @@ class Operator:
             self.owned = owned_watches(
                 kube.config, (*CORE_KINDS, *OBSERVED_KINDS), self.index, self._changed
             )
+            self.optional = {
+                capability: owned_watches(kube.config, kinds, self.index, self._changed)
+                for capability, kinds in OPTIONAL_KINDS.items()
+            }
         # Cluster-wide, or each listed namespace, from the start; with patterns, each
         # namespace from its first HuleEduService on (_parent_changed).
         if self.namespaces.mode == "patterns":
@@ -244,6 +260,7 @@ class Operator:
         self.crds = names & CAPABILITY_CRD_NAMES
         self.capabilities.seed(capabilities_from(self.crds))
         self._publish_capabilities()
+        self._follow_capabilities()
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port, addr=self.settings.bind_address)
         self._workers = [
@@ -271,7 +288,7 @@ class Operator:
         for task in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for streams in (self.foreign, self.owned, self.namespace_feed):
+        for streams in (*self._scoped_streams(), self.namespace_feed):
             if streams is not None:
                 await streams.close()
         if self.reconciler is not None:
@@ -301,12 +318,32 @@ class Operator:
             finally:
                 self.queue.done(key)
 
+    def _scoped_streams(self) -> list[Streams]:
+        """Every set of loops that runs per watched scope."""
+        return [s for s in (self.foreign, self.owned, *self.optional.values()) if s is not None]
+
     def _watch_scope(self, scope: str | None) -> None:
-        """Start the foreign-name and owned-child streams of ``scope`` if not running."""
+        """Start the foreign-name and owned-child streams of ``scope`` if not running,
+        those of the optional kinds only while their capability is served."""
         for streams in (self.foreign, self.owned):
             if streams is not None and not streams.watching(scope):
                 streams.watch(scope)
                 self._watch_started.setdefault(scope, time.monotonic())
+        for capability in self.capabilities.served:
+            if capability in self.optional:
+                self.optional[capability].watch(scope)
+
+    def _follow_capabilities(self) -> None:
+        """Run the loops of the optional kinds that are served, in every watched scope,
+        and stop the others: their API is gone, and a watch of it would only fail."""
+        scopes = self.owned.scopes() if self.owned is not None else []
+        for capability, streams in self.optional.items():
+            if capability in self.capabilities.served:
+                for scope in scopes:
+                    streams.watch(scope)
+            else:
+                for scope in streams.scopes():
+                    streams.unwatch(scope)
 
     def _view_ready(self, namespace: str) -> bool:
         """The owned children of ``namespace`` are listed (or we waited long enough)."""
@@ -383,9 +420,8 @@ class Operator:
             return
         self._watch_started.pop(namespace, None)
         self._impatient.discard(namespace)
-        for streams in (self.foreign, self.owned):
-            if streams is not None:
-                streams.unwatch(namespace)
+        for streams in self._scoped_streams():
+            streams.unwatch(namespace)
         if self.owned is not None:
             # Its DELETED events will not come now; a later watch lists it afresh.
             self.index.drop_namespace(namespace)
@@ -401,7 +437,7 @@ class Operator:
             log.info("namespace_terminating", namespace=namespace, resources=len(keys))
         for key in keys:
             self._parent_changed(key, None)
-        if any(s is not None and s.watching(namespace) for s in (self.foreign, self.owned)):
+        if any(s.watching(namespace) for s in self._scoped_streams()):
             self._unwatch_if_empty(namespace)
 
     def _child_handler(self, kind: ChildKind) -> Any:
@@ -446,6 +482,7 @@ class Operator:
                 effect="pod templates unchanged until the grace period ends",
             )
         self._publish_capabilities(changed)
+        self._follow_capabilities()
         if changed:
             log.info("capabilities_changed", capabilities=sorted(self.capabilities.effective))
             for key in self.cache.parent_keys():
@@ -561,17 +598,16 @@ class Operator:
         return len(queued)
 
     def _resync_kinds(self, namespace: str) -> list[tuple[str, str]]:
-        """What kopf watches (its relist after a broken watch reports no deletions);
-        our own streams repair their view at each relist (controller/owned.py)."""
+        """What kopf watches (with peering: its relist after a broken watch reports no
+        deletions); our own streams repair their view at each relist (controller/owned.py)."""
         assert self.reconciler is not None
-        kinds = [
-            kind
+        if self.owned is not None:
+            return []
+        return [
+            (kind.kind, kind.path(namespace))
             for kind in (*CHILD_KINDS, *OBSERVED_KINDS)
             if kind.capability is None or kind.capability in self.reconciler.served
         ]
-        if self.owned is not None:
-            kinds = [kind for kind in kinds if kind not in (*CORE_KINDS, *OBSERVED_KINDS)]
-        return [(kind.kind, kind.path(namespace)) for kind in kinds]
 
     # --- running -----------------------------------------------------------------
 

@@ -123,6 +123,10 @@ class Streams:
     def watching(self, scope: Scope) -> bool:
         return scope in self._tasks
 
+    def scopes(self) -> list[Scope]:
+        """The scopes watched now."""
+        return list(self._tasks)
+
     def unwatch(self, scope: Scope) -> None:
         """Stop ``scope``'s loops; from now on they deliver nothing."""
         for task in self._tasks.pop(scope, []):
