@@ -7,9 +7,10 @@ cycle (a ``Body`` wrapper, per-object memories, a logger, handler selection, an 
 patch to apply), which was a quarter of the operator's CPU while 1000 resources
 converged, the event stream's ``json.loads`` another eighth. Here an event is one
 ``orjson.loads`` and one call into the sink, which updates the child index. kopf still
-watches the HuleEduServices (and the optional CRD kinds, whose APIs come and go, which
-kopf's discovery follows), and with peering it watches the children too, because it
-pauses its watches while another replica leads and these streams would not.
+watches the HuleEduServices and the CRDs, and with peering it watches the children too,
+because it pauses its watches while another replica leads and these streams would not.
+A loop retries every error, a 404 included: the optional kinds' APIs come and go
+(controller/main.py starts their loops while their CRDs are served).
 
 One loop per (collection, scope), where scope is a namespace or None for the whole
 cluster: LIST (in pages), then WATCH from the list's resourceVersion with bookmarks;
