@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from huleedu_operator.controller.index import ChildIndex, OwnerKey, trim_metadata
+from huleedu_operator.controller.packing import pack
 
 
 def _pack(body: dict[str, Any]) -> bytes:
@@ -23,7 +24,7 @@ def _pack(body: dict[str, Any]) -> bytes:
     version = (body.get("metadata") or {}).get("resourceVersion")
     if version is not None:
         metadata["resourceVersion"] = version
-    return orjson.dumps({**body, "metadata": metadata})
+    return pack({**body, "metadata": metadata})
 
 
 class Cache:

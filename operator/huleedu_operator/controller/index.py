@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from huleedu_operator.controller.packing import pack
 from huleedu_runtime import contract
 
 OwnerKey = tuple[str, str]  # (namespace, HuleEduService name)
@@ -85,8 +86,8 @@ def _trim(kind: str, body: dict[str, Any]) -> tuple[bytes, bytes]:
     trimmed["metadata"] = trim_metadata(body.get("metadata", {}))
     status = b""
     if kind == "Deployment" and body.get("status"):
-        status = orjson.dumps(_deployment_status(body["status"]))
-    return orjson.dumps(trimmed), status
+        status = pack(_deployment_status(body["status"]))
+    return pack(trimmed), status
 
 
 class _Child:

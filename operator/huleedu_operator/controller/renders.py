@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from huleedu_operator.controller.packing import pack
 from huleedu_operator.render import Capability, Plan, Rendered, RenderWarning
 
 SIZE = 512
@@ -28,7 +29,7 @@ def token(body: dict[str, Any], capabilities: Iterable[Capability]) -> bytes:
     resourceVersion our own status writes move), and the capabilities."""
     metadata = {k: v for k, v in body.get("metadata", {}).items() if k != "resourceVersion"}
     rest = {k: v for k, v in body.items() if k not in ("status", "metadata")}
-    return orjson.dumps([sorted(capabilities), metadata, rest])
+    return pack([sorted(capabilities), metadata, rest])  # kept by the memo
 
 
 class RenderMemo:
@@ -47,7 +48,7 @@ class RenderMemo:
         return Rendered(tuple(orjson.loads(children)), plan, warnings)
 
     def put(self, key: OwnerKey, token: bytes, rendered: Rendered) -> None:
-        self._kept[key] = (token, rendered.plan, rendered.warnings, orjson.dumps(rendered.children))
+        self._kept[key] = (token, rendered.plan, rendered.warnings, pack(rendered.children))
         self._kept.move_to_end(key)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
