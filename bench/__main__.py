@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", help="results file stem (default operator / operator-quick)")
     args = parser.parse_args(argv)
+    if args.profile:
+        profile.py_spy()  # missing: say so now, not after the whole run
 
     sizes = args.sizes or ([50, 100] if args.quick else [100, 1000, 3000])
     idle = args.idle if args.idle is not None else (30.0 if args.quick else 300.0)
