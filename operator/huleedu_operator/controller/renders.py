@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from huleedu_operator.controller.packing import pack
+from huleedu_operator.controller.packing import exact, pack
 from huleedu_operator.render import Capability, Plan, Rendered, RenderWarning
 
 SIZE = 512
@@ -29,7 +29,7 @@ def token(body: dict[str, Any], capabilities: Iterable[Capability]) -> bytes:
     resourceVersion our own status writes move), and the capabilities."""
     metadata = {k: v for k, v in body.get("metadata", {}).items() if k != "resourceVersion"}
     rest = {k: v for k, v in body.items() if k not in ("status", "metadata")}
-    return pack([sorted(capabilities), metadata, rest])  # kept by the memo
+    return orjson.dumps([sorted(capabilities), metadata, rest])
 
 
 class RenderMemo:
@@ -48,7 +48,9 @@ class RenderMemo:
         return Rendered(tuple(orjson.loads(children)), plan, warnings)
 
     def put(self, key: OwnerKey, token: bytes, rendered: Rendered) -> None:
-        self._kept[key] = (token, rendered.plan, rendered.warnings, pack(rendered.children))
+        # A token is computed on every reconcile and kept only here, on a miss.
+        kept = (exact(token), rendered.plan, rendered.warnings, pack(rendered.children))
+        self._kept[key] = kept
         self._kept.move_to_end(key)
         while len(self._kept) > self.size:
             self._kept.popitem(last=False)
